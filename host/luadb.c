@@ -1,0 +1,520 @@
+/*
+ * luadb.c: the `lethe.native` module for Lethe's trusted Lua code.
+ *
+ * A connection is a userdata wrapping sqlite3 *. Query methods take SQL and
+ * an optional array of parameters (nil, boolean, integer, number, string,
+ * or an id set, which binds as a pointer for lethe_ids). SQL errors raise
+ * a Lua error with SQLite's message; the statement is finalized first, so
+ * no error crosses an SQLite frame.
+ */
+#include "luadb.h"
+
+#include "db.h"
+#include "embedded.h"
+#include "idset.h"
+#include "sample.h"
+#include "schema.h"
+#include "sha256.h"
+#include "util.h"
+
+#include <lauxlib.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CONNECTION_METATABLE "lethe.connection"
+
+struct connection {
+    sqlite3 *db;
+};
+
+static sqlite3 *check_db(lua_State *L)
+{
+    struct connection *connection =
+        luaL_checkudata(L, 1, CONNECTION_METATABLE);
+    if (!connection->db)
+        luaL_error(L, "database connection is closed");
+    return connection->db;
+}
+
+/* native.open(path, mode) -> connection | nil, message.
+ * mode is "existing" (default) or "new". [-2, +1|2, m] */
+static int native_open(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    const char *mode = luaL_optstring(L, 2, "existing");
+    struct connection *connection = lua_newuserdatauv(L, sizeof *connection,
+                                                      0);
+    connection->db = NULL;
+    luaL_setmetatable(L, CONNECTION_METATABLE);
+    char *err = NULL;
+    enum db_mode db_mode = strcmp(mode, "new") == 0 ? DB_NEW : DB_EXISTING;
+    if (db_open(path, db_mode, &connection->db, &err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        free(err);
+        return 2;
+    }
+    return 1;
+}
+
+static int connection_close(lua_State *L)
+{
+    struct connection *connection =
+        luaL_checkudata(L, 1, CONNECTION_METATABLE);
+    db_close(connection->db);
+    connection->db = NULL;
+    return 0;
+}
+
+/* Raise an SQL error after finalizing `statement`. Does not return. */
+static int raise_sql_error(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
+                           const char *sql)
+{
+    lua_pushfstring(L, "%s (SQL: %.200s)", sqlite3_errmsg(db), sql);
+    sqlite3_finalize(statement);
+    return lua_error(L);
+}
+
+/* Bind the parameters in the table at `index` (if any). Raises on a value
+ * that cannot be bound. */
+static void bind_parameters(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
+                            int index, const char *sql)
+{
+    if (lua_isnoneornil(L, index))
+        return;
+    luaL_checktype(L, index, LUA_TTABLE);
+    lua_Integer count = luaL_len(L, index);
+    if (count != sqlite3_bind_parameter_count(statement)) {
+        sqlite3_finalize(statement);
+        luaL_error(L, "%d parameters given for %d placeholders (SQL: %.200s)",
+                   (int)count, sqlite3_bind_parameter_count(statement), sql);
+    }
+    for (int i = 1; i <= count; i++) {
+        lua_geti(L, index, i);
+        int status = SQLITE_OK;
+        struct idset *set = idset_test(L, -1);
+        if (set) {
+            status = idset_bind(statement, i, set);
+        } else {
+            switch (lua_type(L, -1)) {
+            case LUA_TNIL:
+                status = sqlite3_bind_null(statement, i);
+                break;
+            case LUA_TBOOLEAN:
+                status = sqlite3_bind_int(statement, i, lua_toboolean(L, -1));
+                break;
+            case LUA_TNUMBER:
+                if (lua_isinteger(L, -1))
+                    status = sqlite3_bind_int64(statement, i,
+                                                lua_tointeger(L, -1));
+                else
+                    status = sqlite3_bind_double(statement, i,
+                                                 lua_tonumber(L, -1));
+                break;
+            case LUA_TSTRING: {
+                size_t length;
+                const char *text = lua_tolstring(L, -1, &length);
+                status = sqlite3_bind_text64(statement, i, text, length,
+                                             SQLITE_TRANSIENT, SQLITE_UTF8);
+                break;
+            }
+            default:
+                sqlite3_finalize(statement);
+                luaL_error(L, "cannot bind a %s as SQL parameter %d",
+                           luaL_typename(L, -1), i);
+            }
+        }
+        lua_pop(L, 1);
+        if (status != SQLITE_OK)
+            raise_sql_error(L, db, statement, sql);
+    }
+}
+
+static sqlite3_stmt *prepare(lua_State *L, sqlite3 *db, const char *sql,
+                             int parameters)
+{
+    sqlite3_stmt *statement = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) != SQLITE_OK)
+        raise_sql_error(L, db, statement, sql);
+    if (!statement)
+        luaL_error(L, "empty SQL statement");
+    bind_parameters(L, db, statement, parameters, sql);
+    return statement;
+}
+
+static void push_column(lua_State *L, sqlite3_stmt *statement, int column)
+{
+    switch (sqlite3_column_type(statement, column)) {
+    case SQLITE_INTEGER:
+        lua_pushinteger(L, sqlite3_column_int64(statement, column));
+        break;
+    case SQLITE_FLOAT:
+        lua_pushnumber(L, sqlite3_column_double(statement, column));
+        break;
+    case SQLITE_NULL:
+        lua_pushnil(L);
+        break;
+    default:
+        lua_pushlstring(L, (const char *)sqlite3_column_blob(statement, column),
+                        (size_t)sqlite3_column_bytes(statement, column));
+    }
+}
+
+/* db:rows(sql [, params [, limit]]) -> rows, columns. Each row is a table
+ * keyed by column name; columns lists the names in order. [-3, +2, e] */
+static int connection_rows(lua_State *L)
+{
+    sqlite3 *db = check_db(L);
+    const char *sql = luaL_checkstring(L, 2);
+    lua_Integer limit = luaL_optinteger(L, 4, -1);
+    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    int columns = sqlite3_column_count(statement);
+    lua_createtable(L, 0, 0);
+    lua_createtable(L, columns, 0);
+    for (int c = 0; c < columns; c++) {
+        lua_pushstring(L, sqlite3_column_name(statement, c));
+        lua_rawseti(L, -2, c + 1);
+    }
+    lua_Integer count = 0;
+    int status;
+    while ((limit < 0 || count < limit) &&
+           (status = sqlite3_step(statement)) == SQLITE_ROW) {
+        lua_createtable(L, 0, columns);
+        for (int c = 0; c < columns; c++) {
+            push_column(L, statement, c);
+            lua_setfield(L, -2, sqlite3_column_name(statement, c));
+        }
+        lua_rawseti(L, -3, ++count);
+    }
+    if ((limit < 0 || count < limit) && status != SQLITE_DONE)
+        raise_sql_error(L, db, statement, sql);
+    sqlite3_finalize(statement);
+    return 2;
+}
+
+/* db:scalar(sql [, params]) -> first column of the first row, or nil.
+ * [-2, +1, e] */
+static int connection_scalar(lua_State *L)
+{
+    sqlite3 *db = check_db(L);
+    const char *sql = luaL_checkstring(L, 2);
+    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    int status = sqlite3_step(statement);
+    if (status == SQLITE_ROW)
+        push_column(L, statement, 0);
+    else if (status == SQLITE_DONE)
+        lua_pushnil(L);
+    else
+        raise_sql_error(L, db, statement, sql);
+    sqlite3_finalize(statement);
+    return 1;
+}
+
+/* db:exec(sql [, params]) -> number of rows changed. [-2, +1, e] */
+static int connection_exec(lua_State *L)
+{
+    sqlite3 *db = check_db(L);
+    const char *sql = luaL_checkstring(L, 2);
+    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    int status;
+    while ((status = sqlite3_step(statement)) == SQLITE_ROW)
+        ;
+    if (status != SQLITE_DONE)
+        raise_sql_error(L, db, statement, sql);
+    sqlite3_finalize(statement);
+    lua_pushinteger(L, sqlite3_changes64(db));
+    return 1;
+}
+
+/* db:script(sql) runs statements without parameters or results, such as
+ * BEGIN IMMEDIATE or COMMIT. [-1, +0, e] */
+static int connection_script(lua_State *L)
+{
+    sqlite3 *db = check_db(L);
+    const char *sql = luaL_checkstring(L, 2);
+    char *message = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &message) != SQLITE_OK) {
+        lua_pushfstring(L, "%s (SQL: %.200s)",
+                        message ? message : sqlite3_errmsg(db), sql);
+        sqlite3_free(message);
+        return lua_error(L);
+    }
+    return 0;
+}
+
+/* db:ids(sql, params, entity, table) -> id set of column 0 of every row.
+ * [-4, +1, e] */
+static int connection_ids(lua_State *L)
+{
+    sqlite3 *db = check_db(L);
+    const char *sql = luaL_checkstring(L, 2);
+    const char *entity = luaL_checkstring(L, 4);
+    const char *table = luaL_optstring(L, 5, entity);
+    struct idset *set = idset_push(L, entity);
+    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    char *err = NULL;
+    if (idset_fill_from_statement(set, statement, table, &err) != 0) {
+        sqlite3_finalize(statement);
+        lua_pushstring(L, err);
+        free(err);
+        return lua_error(L);
+    }
+    sqlite3_finalize(statement);
+    return 1;
+}
+
+/* db:in_transaction() -> boolean. [-0, +1, -] */
+static int connection_in_transaction(lua_State *L)
+{
+    lua_pushboolean(L, !sqlite3_get_autocommit(check_db(L)));
+    return 1;
+}
+
+/* db:ensure_lethe_tables() creates Lethe's own tables if missing.
+ * [-1, +0, e] */
+static int connection_ensure_lethe_tables(lua_State *L)
+{
+    char *err = NULL;
+    if (schema_ensure_lethe_tables(check_db(L), &err) != 0) {
+        lua_pushstring(L, err);
+        free(err);
+        return lua_error(L);
+    }
+    return 0;
+}
+
+/* native.sha256(string) -> 64 hex digits. [-1, +1, m] */
+static int native_sha256(lua_State *L)
+{
+    size_t length;
+    const char *data = luaL_checklstring(L, 1, &length);
+    struct sha256 context;
+    unsigned char digest[32];
+    char hex[65];
+    sha256_init(&context);
+    sha256_update(&context, data, length);
+    sha256_final(&context, digest);
+    sha256_hex(digest, hex);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+static bool hash_id(uint32_t id, void *context)
+{
+    unsigned char bytes[4] = {(unsigned char)id, (unsigned char)(id >> 8),
+                              (unsigned char)(id >> 16),
+                              (unsigned char)(id >> 24)};
+    sha256_update(context, bytes, 4);
+    return true;
+}
+
+/* native.set_digest(set) -> hex SHA-256 of the entity name, a NUL and the
+ * ids in ascending order as 4-byte little-endian integers. [-1, +1, m] */
+static int native_set_digest(lua_State *L)
+{
+    struct idset *set = idset_check(L, 1);
+    struct sha256 context;
+    unsigned char digest[32];
+    char hex[65];
+    sha256_init(&context);
+    sha256_update(&context, set->entity, strlen(set->entity) + 1);
+    roaring_iterate(set->bitmap, hash_id, &context);
+    sha256_final(&context, digest);
+    sha256_hex(digest, hex);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+/* native.embedded(name) -> the text of an embedded file, or nil. */
+static int native_embedded(lua_State *L)
+{
+    const struct embedded_file *file = embedded_find(luaL_checkstring(L, 1));
+    if (file)
+        lua_pushlstring(L, file->data, file->size);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* native.read_file(path) -> text | nil, message. */
+static int native_read_file(lua_State *L)
+{
+    char *data = NULL, *err = NULL;
+    size_t size = 0;
+    if (util_read_file(luaL_checkstring(L, 1), &data, &size, &err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        free(err);
+        return 2;
+    }
+    lua_pushlstring(L, data, size);
+    free(data);
+    return 1;
+}
+
+/* native.write_file(path, text) -> true | nil, message. */
+static int native_write_file(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    size_t length;
+    const char *text = luaL_checklstring(L, 2, &length);
+    FILE *file = fopen(path, "wb");
+    int ok = file && fwrite(text, 1, length, file) == length;
+    if (file && fclose(file) != 0)
+        ok = 0;
+    if (!ok) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot write %s", path);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* native.username() -> the login name, from the password database, else
+ * $USER, else nil. */
+static int native_username(lua_State *L)
+{
+    struct passwd *entry = getpwuid(geteuid());
+    const char *name = entry ? entry->pw_name : getenv("USER");
+    if (name && *name)
+        lua_pushstring(L, name);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* native.isatty(fd) -> boolean; native.use_color(fd) -> boolean. */
+static int native_isatty(lua_State *L)
+{
+    lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+    return 1;
+}
+
+static int native_use_color(lua_State *L)
+{
+    lua_pushboolean(L, util_use_color((int)luaL_checkinteger(L, 1)));
+    return 1;
+}
+
+/* native.read_line(prompt) -> the line without its newline, or nil at end
+ * of input. The prompt goes to standard error. */
+static int native_read_line(lua_State *L)
+{
+    fputs(luaL_checkstring(L, 1), stderr);
+    fflush(stderr);
+    char buffer[512];
+    if (!fgets(buffer, sizeof buffer, stdin)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    buffer[strcspn(buffer, "\r\n")] = '\0';
+    lua_pushstring(L, buffer);
+    return 1;
+}
+
+/* native.time() -> seconds since the epoch, UTC. */
+static int native_time(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)time(NULL));
+    return 1;
+}
+
+/* native.stderr(text) writes text to standard error unbuffered. */
+static int native_stderr(lua_State *L)
+{
+    size_t length;
+    const char *text = luaL_checklstring(L, 1, &length);
+    fwrite(text, 1, length, stderr);
+    fflush(stderr);
+    return 0;
+}
+
+/* native.create_database(path [, sample]) creates a new database with the
+ * default CRM schema; `sample`, a table {persons=, seed=, anchor=,
+ * progress=}, also fills it with sample data. On failure the new file is
+ * removed. Returns true | nil, message. */
+static int native_create_database(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    int with_sample = lua_istable(L, 2);
+    struct sample_options options = {0};
+    if (with_sample) {
+        lua_getfield(L, 2, "persons");
+        options.persons = (long)luaL_checkinteger(L, -1);
+        lua_getfield(L, 2, "seed");
+        options.seed = (uint64_t)luaL_checkinteger(L, -1);
+        lua_getfield(L, 2, "anchor");
+        options.anchor = (time_t)luaL_checkinteger(L, -1);
+        lua_getfield(L, 2, "progress");
+        options.progress = lua_toboolean(L, -1);
+        lua_pop(L, 4);
+    }
+    sqlite3 *db = NULL;
+    char *err = NULL;
+    int status = db_open(path, DB_NEW, &db, &err);
+    if (status == 0)
+        status = schema_create(db, &err);
+    if (status == 0 && with_sample)
+        status = sample_generate(db, &options, &err);
+    if (db) {
+        db_close(db);
+        if (status != 0)
+            remove(path);
+    }
+    if (status != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        free(err);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static const luaL_Reg connection_methods[] = {
+    {"close", connection_close},
+    {"rows", connection_rows},
+    {"scalar", connection_scalar},
+    {"exec", connection_exec},
+    {"script", connection_script},
+    {"ids", connection_ids},
+    {"in_transaction", connection_in_transaction},
+    {"ensure_lethe_tables", connection_ensure_lethe_tables},
+    {NULL, NULL},
+};
+
+static const luaL_Reg native_functions[] = {
+    {"open", native_open},
+    {"create_database", native_create_database},
+    {"sha256", native_sha256},
+    {"set_digest", native_set_digest},
+    {"embedded", native_embedded},
+    {"read_file", native_read_file},
+    {"write_file", native_write_file},
+    {"username", native_username},
+    {"isatty", native_isatty},
+    {"use_color", native_use_color},
+    {"read_line", native_read_line},
+    {"time", native_time},
+    {"stderr", native_stderr},
+    {NULL, NULL},
+};
+
+int luadb_open(lua_State *L)
+{
+    luaL_newmetatable(L, CONNECTION_METATABLE);
+    luaL_newlib(L, connection_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, connection_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    luaL_newlib(L, native_functions);
+    lua_pushliteral(L, LETHE_VERSION);
+    lua_setfield(L, -2, "version");
+    return 1;
+}

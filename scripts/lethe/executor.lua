@@ -1,0 +1,173 @@
+-- The executor: applies a plan inside one transaction. It plans again
+-- after taking the write lock, and stops unless the new plan has the
+-- digest that the user confirmed; it checks every statement's row count
+-- against the plan and every table's row count before and after, and
+-- rolls everything back on any difference.
+
+local dates = require "lethe.dates"
+local json = require "lethe.json"
+local native = require "lethe.native"
+local planner = require "lethe.planner"
+local report = require "lethe.report"
+local rights = require "lethe.rights"
+local util = require "lethe.util"
+
+local executor = {}
+
+local quote = util.quote
+
+local function key_column(entity)
+  return quote(entity.key)
+end
+
+local function effect_sql(effect)
+  local entity = effect.entity
+  if effect.operation == "delete" then
+    return string.format("DELETE FROM %s WHERE %s IN lethe_ids(?1)",
+      quote(entity.table), key_column(entity)), { effect.ids }
+  elseif effect.operation == "clear" then
+    return string.format("UPDATE %s SET %s = NULL WHERE %s IN lethe_ids(?1)",
+      quote(entity.table), quote(effect.column), key_column(entity)),
+      { effect.ids }
+  end
+  local assignments, params = {}, { effect.ids }
+  for i, update in ipairs(effect.updates) do
+    params[#params + 1] = update.value
+    assignments[i] = string.format("%s = ?%d", quote(update.field.column),
+      #params)
+  end
+  return string.format("UPDATE %s SET %s WHERE %s IN lethe_ids(?1)",
+    quote(entity.table), table.concat(assignments, ", "),
+    key_column(entity)), params
+end
+
+-- Row counts of the database's own tables (not SQLite's, not Lethe's, not
+-- the shadow tables of virtual tables such as full-text indexes).
+local function table_counts(db)
+  local rows = db:rows([[
+    SELECT name FROM sqlite_schema s
+    WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!'
+      AND name NOT LIKE 'lethe!_%' ESCAPE '!'
+      AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'
+      AND NOT EXISTS (
+        SELECT 1 FROM sqlite_schema v
+        WHERE v.type = 'table' AND v.sql LIKE 'CREATE VIRTUAL TABLE%'
+          AND substr(s.name, 1, length(v.name) + 1) = v.name || '_')
+    ORDER BY name]])
+  local counts = {}
+  for _, row in ipairs(rows) do
+    counts[row.name] = db:scalar("SELECT count(*) FROM " .. quote(row.name))
+  end
+  return counts
+end
+
+local function check_counts(before, after, plan)
+  local expected = {}
+  for _, total in ipairs(report.totals(plan)) do
+    if total.operation == "delete" then
+      expected[total.table] = (expected[total.table] or 0) + total.rows
+    end
+  end
+  for _, name in ipairs(util.sorted_keys(before)) do
+    local removed = before[name] - (after[name] or 0)
+    if removed ~= (expected[name] or 0) then
+      util.fail("table %s lost %d rows where the plan deleted %d; a foreign "
+        .. "key or trigger that the model does not describe changed it. "
+        .. "Nothing was changed; describe the relation in the model",
+        name, removed, expected[name] or 0)
+    end
+  end
+end
+
+local function required_rights(plan)
+  local needed = {}
+  for _, rule in ipairs(plan.rules) do
+    if #rule.effects > 0 then
+      needed[rule.action == "delete" and "delete" or "update"] = true
+    end
+  end
+  return needed
+end
+
+-- Fail unless `user` holds every right that `plan` needs.
+function executor.check_rights(db, user, plan, db_path)
+  for _, right in ipairs(util.sorted_keys(required_rights(plan))) do
+    if not rights.holds(db, user, right) then
+      util.fail("user %s does not hold the %s right on %s; an "
+        .. "administrator grants it with `lethe grant %s %s --db %s`",
+        user, right, db_path, user, right, db_path)
+    end
+  end
+end
+
+local function counts_json(rule)
+  local counts = {}
+  for _, effect in ipairs(rule.effects) do
+    local key = effect.entity.table .. ":" .. effect.operation
+    counts[key] = (counts[key] or 0) + #effect.ids
+  end
+  return json.encode(counts)
+end
+
+local function write_audit(db, run, plan, user)
+  local at = dates.format(native.time())
+  for _, rule in ipairs(plan.rules) do
+    if rule.action ~= "keep" then
+      local vetoed = 0
+      for _, veto in ipairs(rule.vetoes) do vetoed = vetoed + #veto.ids end
+      rights.audit(db, {
+        at = at, user = user, policy = run.policy.name,
+        policy_digest = run.policy.digest, plan_digest = plan.digest,
+        rule = rule.name, action = rule.action, entity = rule.entity.name,
+        selected = #rule.ids, vetoed = vetoed, counts = counts_json(rule),
+        ids_digest = native.set_digest(rule.acting),
+      })
+    end
+  end
+end
+
+local function execute_effects(db, plan)
+  for _, rule in ipairs(plan.rules) do
+    for _, effect in ipairs(rule.effects) do
+      local sql, params = effect_sql(effect)
+      local changed = db:exec(sql, params)
+      if changed ~= #effect.ids then
+        util.fail("rule \"%s\": %s on %s changed %d rows where the plan "
+          .. "said %d; nothing was changed", rule.name, effect.operation,
+          effect.entity.table, changed, #effect.ids)
+      end
+    end
+  end
+end
+
+-- Apply the policy of `run` if its plan still has digest `confirmed`.
+-- Runs in one transaction; on any failure it rolls back and raises.
+-- Returns the plan that was applied.
+function executor.apply(run, confirmed, user)
+  local db = run.db
+  db:script("PRAGMA secure_delete = ON")
+  db:script("BEGIN IMMEDIATE")
+  db:ensure_lethe_tables()
+  local ok, result = pcall(function()
+    local plan = planner.plan(run, run.policy)
+    if plan.digest ~= confirmed then
+      util.fail("the database changed since the plan was shown (plan "
+        .. "digest now %s); nothing was changed. Review the new plan and "
+        .. "confirm its digest", report.short_digest(plan.digest))
+    end
+    executor.check_rights(db, user, plan, run.db_path)
+    local before = table_counts(db)
+    execute_effects(db, plan)
+    check_counts(before, table_counts(db), plan)
+    write_audit(db, run, plan, user)
+    db:script("COMMIT")
+    return plan
+  end)
+  if not ok then
+    if db:in_transaction() then db:script("ROLLBACK") end
+    error(result, 0)
+  end
+  return result
+end
+
+return executor

@@ -1,0 +1,414 @@
+-- The planner: evaluates every rule of a policy against the database at
+-- a fixed reference time and works out, table by table, what applying it
+-- would do: rows deleted (with cascades), links cleared, fields updated,
+-- and the records that guards vetoed, with reasons. It only reads.
+
+local criteria = require "lethe.criteria"
+local idset = require "lethe.idset"
+local native = require "lethe.native"
+local util = require "lethe.util"
+
+local planner = {}
+
+local quote = util.quote
+
+local function key_column(entity, alias)
+  return alias .. "." .. quote(entity.key)
+end
+
+-- Selections ------------------------------------------------------------------
+
+local evaluate
+
+local function evaluate_related(db, selection)
+  local from = evaluate(db, selection.from)
+  local link, target = selection.link, selection.entity
+  local sql
+  if selection.direction == "parent" then
+    -- link belongs to the source entity: source.column -> target.references
+    sql = string.format(
+      "SELECT %s FROM %s p WHERE %s IN (SELECT c.%s FROM %s c WHERE %s IN "
+      .. "lethe_ids(?1))", key_column(target, "p"), quote(target.table),
+      "p." .. quote(link.references), quote(link.column),
+      quote(selection.from.entity.table),
+      key_column(selection.from.entity, "c"))
+  else
+    -- relation from the source (parent) to target (child)
+    sql = string.format(
+      "SELECT %s FROM %s c WHERE c.%s IN (SELECT p.%s FROM %s p WHERE %s IN "
+      .. "lethe_ids(?1))", key_column(target, "c"), quote(target.table),
+      quote(link.column), quote(link.references),
+      quote(selection.from.entity.table),
+      key_column(selection.from.entity, "p"))
+  end
+  return db:ids(sql, { from }, target.name, target.table)
+end
+
+-- Return the id set a selection stands for.
+function evaluate(db, selection)
+  local entity = selection.entity
+  if selection.kind == "all" then
+    return db:ids(string.format("SELECT %s FROM %s t0",
+      key_column(entity, "t0"), quote(entity.table)), {}, entity.name,
+      entity.table)
+  elseif selection.kind == "where" then
+    return db:ids(string.format("SELECT %s FROM %s t0 WHERE %s",
+      key_column(entity, "t0"), quote(entity.table), selection.sql),
+      selection.params, entity.name, entity.table)
+  elseif selection.kind == "related" then
+    return evaluate_related(db, selection)
+  end
+  local left = evaluate(db, selection.left)
+  local right = evaluate(db, selection.right)
+  if selection.kind == "union" then return left | right end
+  if selection.kind == "intersection" then return left & right end
+  if selection.kind == "difference" then return left - right end
+  return left ~ right
+end
+
+planner.evaluate = evaluate
+
+-- Collect the criteria descriptions (resolved date ranges) of a selection.
+local function descriptions(selection, into)
+  into = into or {}
+  for _, text in ipairs(selection.descriptions or {}) do
+    into[#into + 1] = text
+  end
+  if selection.left then descriptions(selection.left, into) end
+  if selection.right then descriptions(selection.right, into) end
+  if selection.from then descriptions(selection.from, into) end
+  return into
+end
+
+-- Cascades --------------------------------------------------------------------
+
+-- SQL for "the values of link.references of the parent rows in ?N".
+local function parent_values(link, parameter)
+  local parent = link.parent
+  if link.references == parent.key then
+    return "lethe_ids(" .. parameter .. ")"
+  end
+  return string.format("(SELECT p.%s FROM %s p WHERE %s IN lethe_ids(%s))",
+    quote(link.references), quote(parent.table), key_column(parent, "p"),
+    parameter)
+end
+
+-- Ids of child rows that reference the parent rows in `parents`.
+local function children_of(db, link, parents)
+  local child = link.child
+  return db:ids(string.format("SELECT %s FROM %s c WHERE c.%s IN %s",
+    key_column(child, "c"), quote(child.table), quote(link.column),
+    parent_values(link, "?1")), { parents }, child.name, child.table)
+end
+
+-- Ids among `parents` that have a child row through `link` in `children`
+-- (or, when `exclude` is set, a child row that is not in `children`).
+local function parents_with_children(db, link, parents, children, exclude)
+  local parent, child = link.parent, link.child
+  return db:ids(string.format(
+    "SELECT %s FROM %s p WHERE %s IN lethe_ids(?1) AND EXISTS (SELECT 1 "
+    .. "FROM %s c WHERE c.%s = p.%s AND %s %sIN lethe_ids(?2))",
+    key_column(parent, "p"), quote(parent.table), key_column(parent, "p"),
+    quote(child.table), quote(link.column), quote(link.references),
+    key_column(child, "c"), exclude and "NOT " or ""),
+    { parents, children }, parent.name, parent.table)
+end
+
+local function empty_set(entity)
+  return idset.new(entity.name)
+end
+
+-- Every row that deleting `ids` of `root` deletes through cascade links,
+-- as a map from entity name to id set, and the entities in an order where
+-- every child comes before its parent (the order to delete in).
+local function closure(db, root, ids, gone)
+  local deletes = { [root.name] = ids }
+  local entities = { [root.name] = root }
+  local queue = { { entity = root, ids = ids } }
+  while #queue > 0 do
+    local item = table.remove(queue, 1)
+    for _, name in ipairs(util.sorted_keys(item.entity.relations)) do
+      local link = item.entity.relations[name]
+      if link.on_delete == "cascade" then
+        local child = link.child
+        local found = children_of(db, link, item.ids)
+        local known = deletes[child.name] or empty_set(child)
+        local new = found - known - (gone[child.name] or empty_set(child))
+        if #new > 0 then
+          deletes[child.name] = known | new
+          entities[child.name] = child
+          queue[#queue + 1] = { entity = child, ids = new }
+        end
+      end
+    end
+  end
+  -- Depth-first post-order over cascade links puts children first.
+  local order, visited = {}, {}
+  local function visit(entity)
+    if visited[entity.name] then return end
+    visited[entity.name] = true
+    for _, name in ipairs(util.sorted_keys(entity.relations)) do
+      local link = entity.relations[name]
+      if link.on_delete == "cascade" and entities[link.child.name] then
+        visit(link.child)
+      end
+    end
+    order[#order + 1] = entity
+  end
+  visit(root)
+  for _, name in ipairs(util.sorted_keys(entities)) do visit(entities[name]) end
+  return deletes, order
+end
+
+local function add_block(blocked, entity, reason, ids)
+  if #ids == 0 then return false end
+  local reasons = blocked[entity.name]
+  if not reasons then
+    reasons = {}
+    blocked[entity.name] = reasons
+  end
+  local known = reasons[reason] or empty_set(entity)
+  local grown = known | ids
+  if #grown == #known then return false end
+  reasons[reason] = grown
+  return true
+end
+
+-- Rows of `entity` in `ids` that a guard of the model vetoes.
+local function apply_guards(db, context_factory, entity, ids, blocked)
+  for _, guard in ipairs(entity.guards) do
+    local context = context_factory()
+    local sql = criteria.compile(context, entity, "t0", { guard.where })
+    local params = context.params
+    params[#params + 1] = ids
+    local vetoed = db:ids(string.format(
+      "SELECT %s FROM %s t0 WHERE %s IN lethe_ids(?%d) AND (%s)",
+      key_column(entity, "t0"), quote(entity.table), key_column(entity, "t0"),
+      #params, sql), params, entity.name, entity.table)
+    add_block(blocked, entity, guard.reason, vetoed)
+  end
+end
+
+-- Rows that a restrict link keeps: parents with children that stay.
+local function apply_restrictions(db, entity, ids, deletes, gone, blocked)
+  for _, name in ipairs(util.sorted_keys(entity.relations)) do
+    local link = entity.relations[name]
+    if link.on_delete == "restrict" then
+      local child = link.child
+      local leaving = (deletes[child.name] or empty_set(child))
+        | (gone[child.name] or empty_set(child))
+      local vetoed = parents_with_children(db, link, ids, leaving, true)
+      add_block(blocked, entity, string.format(
+        "has %s rows, which restrict deletion", link.child.name), vetoed)
+    end
+  end
+end
+
+-- Parents whose cascade would reach a vetoed child are vetoed too, until
+-- nothing changes.
+local function propagate_blocks(db, deletes, order, blocked)
+  local changed = true
+  while changed do
+    changed = false
+    for _, entity in ipairs(order) do
+      for _, name in ipairs(util.sorted_keys(entity.relations)) do
+        local link = entity.relations[name]
+        local child_blocks = blocked[link.child.name]
+        if link.on_delete == "cascade" and child_blocks then
+          for _, reason in ipairs(util.sorted_keys(child_blocks)) do
+            local parents = parents_with_children(db, link,
+              deletes[entity.name], child_blocks[reason], false)
+            local text = string.format("would delete a %s that is vetoed "
+              .. "(%s)", link.child.name, reason)
+            if add_block(blocked, entity, text, parents) then
+              changed = true
+            end
+          end
+        end
+      end
+    end
+  end
+end
+
+-- Plan deleting `ids` of `root`, given the rows that earlier rules delete
+-- (`gone`, entity name -> id set): returns the ids that can go, the vetoes
+-- of root rows (reason -> id set), the effects in execution order and the
+-- rows deleted per entity. Removing vetoed roots shrinks the cascade, so
+-- the closure is computed again until no root is vetoed.
+local function plan_delete(db, context_factory, root, ids, gone)
+  local vetoes = {}
+  local deletes, order
+  local rounds = 0
+  while true do
+    rounds = rounds + 1
+    assert(rounds <= 16, "vetoes did not settle after 16 rounds")
+    deletes, order = closure(db, root, ids, gone)
+    local blocked = {}
+    for _, entity in ipairs(order) do
+      local rows = deletes[entity.name]
+      apply_guards(db, context_factory, entity, rows, blocked)
+      apply_restrictions(db, entity, rows, deletes, gone, blocked)
+    end
+    propagate_blocks(db, deletes, order, blocked)
+    local root_blocks = blocked[root.name]
+    if not root_blocks then break end
+    for reason, vetoed in pairs(root_blocks) do
+      vetoes[reason] = (vetoes[reason] or empty_set(root)) | vetoed
+      ids = ids - vetoed
+    end
+  end
+  local effects = {}
+  for _, entity in ipairs(order) do
+    for _, name in ipairs(util.sorted_keys(entity.relations)) do
+      local link = entity.relations[name]
+      if link.on_delete == "set_null" then
+        local child = link.child
+        local staying = children_of(db, link, deletes[entity.name])
+          - (deletes[child.name] or empty_set(child))
+          - (gone[child.name] or empty_set(child))
+        if #staying > 0 then
+          effects[#effects + 1] = { operation = "clear",
+            entity = link.child, column = link.column, ids = staying }
+        end
+      end
+    end
+  end
+  for _, entity in ipairs(order) do
+    local rows = deletes[entity.name]
+    if #rows > 0 then
+      effects[#effects + 1] = { operation = "delete", entity = entity,
+                                ids = rows }
+    end
+  end
+  return ids, vetoes, effects, deletes
+end
+
+-- Updates ---------------------------------------------------------------------
+
+local function plan_update(db, rule, ids)
+  local entity = rule.entity
+  local differs, params = {}, { ids }
+  for i, update in ipairs(rule.updates) do
+    params[#params + 1] = update.value
+    differs[i] = string.format("t0.%s IS NOT ?%d",
+      quote(update.field.column), #params)
+  end
+  local changing = db:ids(string.format(
+    "SELECT %s FROM %s t0 WHERE %s IN lethe_ids(?1) AND (%s)",
+    key_column(entity, "t0"), quote(entity.table), key_column(entity, "t0"),
+    table.concat(differs, " OR ")), params, entity.name, entity.table)
+  if #changing == 0 then return {} end
+  return { { operation = "update", entity = entity, ids = changing,
+             updates = rule.updates } }
+end
+
+-- Samples ---------------------------------------------------------------------
+
+local function label_of(entity, row)
+  local parts = {}
+  for _, column in ipairs(entity.label) do
+    if row[column] ~= nil and row[column] ~= "" then
+      parts[#parts + 1] = tostring(row[column])
+    end
+  end
+  return table.concat(parts, " ")
+end
+
+-- Up to `count` rows of `ids` (lowest ids first) as { id, label, row }.
+function planner.sample(db, entity, ids, count, columns)
+  if count <= 0 or #ids == 0 then return {} end
+  local wanted = { key_column(entity, "t0") .. " AS lethe_key" }
+  for _, column in ipairs(entity.label) do
+    wanted[#wanted + 1] = "t0." .. quote(column)
+  end
+  for _, column in ipairs(columns or {}) do
+    wanted[#wanted + 1] = "t0." .. quote(column)
+  end
+  local rows = db:rows(string.format(
+    "SELECT %s FROM %s t0 WHERE %s IN lethe_ids(?1) ORDER BY 1 LIMIT %d",
+    table.concat(wanted, ", "), quote(entity.table), key_column(entity, "t0"),
+    count), { ids })
+  local samples = {}
+  for i, row in ipairs(rows) do
+    samples[i] = { id = row.lethe_key, label = label_of(entity, row),
+                   row = row }
+  end
+  return samples
+end
+
+-- Digest ----------------------------------------------------------------------
+
+local function effect_line(effect)
+  local parts = { effect.operation, effect.entity.name, effect.entity.table,
+                  effect.column or "", native.set_digest(effect.ids) }
+  for _, update in ipairs(effect.updates or {}) do
+    parts[#parts + 1] = update.field.column .. "=" .. tostring(update.value)
+  end
+  return table.concat(parts, "\t")
+end
+
+local function plan_digest(rules)
+  local lines = { "lethe plan 1" }
+  for _, rule in ipairs(rules) do
+    lines[#lines + 1] = table.concat({ "rule", rule.name, rule.action,
+      rule.entity.name }, "\t")
+    for _, effect in ipairs(rule.effects) do
+      lines[#lines + 1] = effect_line(effect)
+    end
+  end
+  return native.sha256(table.concat(lines, "\n"))
+end
+
+-- Planning a policy -------------------------------------------------------------
+
+-- Plan every rule of `policy` in order. `run` has db, now, samples (rows
+-- per rule to show) and context_factory() for compiling guard criteria.
+-- Returns { rules = {...}, digest = hex, totals = {...} }.
+function planner.plan(run, policy)
+  local db = run.db
+  local claimed, deleted = {}, {}
+  local rules = {}
+  for index, rule in ipairs(policy.rules) do
+    local entity = rule.entity
+    local selected = evaluate(db, rule.selection)
+    local earlier = (claimed[entity.name] or empty_set(entity))
+      | (deleted[entity.name] or empty_set(entity))
+    local ids = selected - earlier
+    claimed[entity.name] = (claimed[entity.name] or empty_set(entity)) | ids
+    local planned = {
+      index = index, name = rule.name, action = rule.action,
+      entity = entity, reason = rule.reason, line = rule.line,
+      selected = #selected, excluded = #selected - #ids,
+      criteria = descriptions(rule.selection), vetoes = {}, effects = {},
+      ids = ids,
+    }
+    if rule.action == "delete" then
+      local acting, vetoes, effects, deletes = plan_delete(db,
+        run.context_factory, entity, ids, deleted)
+      planned.acting, planned.effects = acting, effects
+      for name, rows in pairs(deletes) do
+        deleted[name] = (deleted[name] or idset.new(name)) | rows
+      end
+      for _, reason in ipairs(util.sorted_keys(vetoes)) do
+        planned.vetoes[#planned.vetoes + 1] = { reason = reason,
+          ids = vetoes[reason],
+          samples = planner.sample(db, entity, vetoes[reason], 3) }
+      end
+    elseif rule.action == "update" then
+      planned.acting = ids
+      planned.effects = plan_update(db, rule, ids)
+    else
+      planned.acting = ids
+    end
+    local columns = {}
+    for _, update in ipairs(rule.updates or {}) do
+      columns[#columns + 1] = update.field.column
+    end
+    planned.samples = planner.sample(db, entity, planned.acting,
+      run.samples or 5, columns)
+    rules[index] = planned
+  end
+  return { rules = rules, digest = plan_digest(rules) }
+end
+
+return planner

@@ -1,0 +1,176 @@
+-- Reports: a plan as text for people and as JSON for programs.
+
+local dates = require "lethe.dates"
+local json = require "lethe.json"
+local util = require "lethe.util"
+
+local report = {}
+
+-- The digest that people type to confirm: the first 16 hex digits.
+function report.short_digest(digest)
+  return digest:sub(1, 16)
+end
+
+local operation_words = {
+  delete = "deleted", clear = "link cleared", update = "updated",
+}
+
+local function effect_text(effect)
+  local text = operation_words[effect.operation]
+  if effect.operation == "clear" then
+    text = effect.column .. " cleared"
+  elseif effect.operation == "update" then
+    local fields = {}
+    for i, update in ipairs(effect.updates) do
+      local value = update.value
+      fields[i] = update.field.name .. " = "
+        .. (value == nil and "null" or tostring(value))
+    end
+    text = "updated (" .. table.concat(fields, ", ") .. ")"
+  end
+  return text
+end
+
+local function sample_text(sample)
+  if sample.label ~= "" then
+    return string.format("#%s %s", tostring(sample.id), sample.label)
+  end
+  return "#" .. tostring(sample.id)
+end
+
+local function samples_line(samples)
+  local parts = {}
+  for i, sample in ipairs(samples) do parts[i] = sample_text(sample) end
+  return table.concat(parts, "; ")
+end
+
+local function write_rule(out, rule)
+  local entity = rule.entity.name
+  out(string.format("Rule %d: %s (%s %s)", rule.index, rule.name,
+    rule.action, entity))
+  if rule.reason then out("  reason: " .. rule.reason) end
+  for _, text in ipairs(rule.criteria) do out("  criterion: " .. text) end
+  local selected = string.format("  selected: %d %s records", #rule.ids,
+    entity)
+  if rule.excluded > 0 then
+    selected = selected .. string.format(
+      " (%d more were taken by earlier rules)", rule.excluded)
+  end
+  out(selected)
+  if #rule.vetoes > 0 then
+    out("  vetoed:")
+    for _, veto in ipairs(rule.vetoes) do
+      out(string.format("    %d %s: %s", #veto.ids, veto.reason,
+        samples_line(veto.samples)))
+    end
+  end
+  if rule.action == "keep" then
+    out(string.format("  kept: %d %s records, nothing changes",
+      #rule.acting, entity))
+  elseif #rule.effects == 0 then
+    out("  changes: none")
+  else
+    out("  changes:")
+    for _, effect in ipairs(rule.effects) do
+      out(string.format("    %-16s %8d %s", effect.entity.table, #effect.ids,
+        effect_text(effect)))
+    end
+  end
+  if #rule.samples > 0 then
+    out("  sample: " .. samples_line(rule.samples))
+  end
+  out("")
+end
+
+-- Rows per table and operation over all rules, sorted by table.
+function report.totals(plan)
+  local totals = {}
+  for _, rule in ipairs(plan.rules) do
+    for _, effect in ipairs(rule.effects) do
+      local key = effect.entity.table .. "\0" .. effect.operation
+      local total = totals[key] or { table = effect.entity.table,
+        operation = effect.operation, rows = 0 }
+      total.rows = total.rows + #effect.ids
+      totals[key] = total
+    end
+  end
+  local list = {}
+  for _, key in ipairs(util.sorted_keys(totals)) do
+    list[#list + 1] = totals[key]
+  end
+  return list
+end
+
+-- Write the plan as text through `out(line)`.
+function report.text(plan, run, out)
+  out(string.format("Plan for policy %s (%s)", run.policy.name,
+    run.policy.source))
+  out(string.format("Database %s, model %s, reference time %s UTC",
+    run.db_path, run.policy.model.name, dates.format(run.now)))
+  out("")
+  for _, rule in ipairs(plan.rules) do write_rule(out, rule) end
+  local totals = report.totals(plan)
+  if #totals == 0 then
+    out("Totals: nothing would change.")
+  else
+    out("Totals:")
+    for _, total in ipairs(totals) do
+      out(string.format("  %-16s %8d %s", total.table, total.rows,
+        operation_words[total.operation]))
+    end
+  end
+  out("")
+  out("Plan digest: " .. report.short_digest(plan.digest))
+end
+
+local function samples_json(samples)
+  local list = json.array()
+  for i, sample in ipairs(samples) do
+    list[i] = { id = sample.id, label = sample.label }
+  end
+  return list
+end
+
+local function rule_json(rule)
+  local effects, vetoes = json.array(), json.array()
+  for i, effect in ipairs(rule.effects) do
+    effects[i] = { table = effect.entity.table, entity = effect.entity.name,
+                   operation = effect.operation, column = effect.column,
+                   rows = #effect.ids }
+    if effect.updates then
+      local values = {}
+      for _, update in ipairs(effect.updates) do
+        values[update.field.name] = update.value == nil and json.null
+          or update.value
+      end
+      effects[i].values = values
+    end
+  end
+  for i, veto in ipairs(rule.vetoes) do
+    vetoes[i] = { reason = veto.reason, count = #veto.ids,
+                  samples = samples_json(veto.samples) }
+  end
+  return {
+    index = rule.index, name = rule.name, action = rule.action,
+    entity = rule.entity.name, reason = rule.reason, line = rule.line,
+    selected = #rule.ids, excluded = rule.excluded,
+    acting = #rule.acting, criteria = json.array(rule.criteria),
+    effects = effects, vetoes = vetoes, samples = samples_json(rule.samples),
+  }
+end
+
+-- Return the plan as a JSON document.
+function report.json(plan, run)
+  local rules = json.array()
+  for i, rule in ipairs(plan.rules) do rules[i] = rule_json(rule) end
+  return json.encode({
+    policy = { name = run.policy.name, source = run.policy.source,
+               digest = run.policy.digest },
+    database = run.db_path, model = run.policy.model.name,
+    now = dates.format(run.now), rules = rules,
+    totals = json.array(report.totals(plan)),
+    digest = plan.digest, short_digest = report.short_digest(plan.digest),
+  }, true)
+end
+
+return report

@@ -1,0 +1,85 @@
+-- Rights and the audit trail. Rights live in the database (lethe_right):
+-- a user may delete only with the "delete" right and update only with the
+-- "update" right. Every applied rule leaves one audit row, chained to the
+-- previous row by hash so that an edited or removed row shows.
+--
+-- NOTE: anyone who can write the database file can also grant rights;
+-- rights guard against mistakes, not against the file's owner.
+
+local native = require "lethe.native"
+local util = require "lethe.util"
+
+local rights = {}
+
+rights.known = { delete = true, update = true }
+
+local function has_table(db, name)
+  return db:scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+    .. " AND name = ?1", { name }) > 0
+end
+
+function rights.check_right_name(right)
+  if not rights.known[right] then
+    util.fail("unknown right '%s'; the rights are delete and update",
+      tostring(right))
+  end
+end
+
+-- Does `user` hold `right`?
+function rights.holds(db, user, right)
+  if not has_table(db, "lethe_right") then return false end
+  return db:scalar("SELECT count(*) FROM lethe_right WHERE user = ?1 AND "
+    .. "right = ?2", { user, right }) > 0
+end
+
+-- Rows of lethe_right ordered by user and right.
+function rights.list(db)
+  if not has_table(db, "lethe_right") then return {} end
+  return (db:rows("SELECT user, right, granted FROM lethe_right "
+    .. "ORDER BY user, right"))
+end
+
+local audit_columns = { "at", "user", "policy", "policy_digest",
+  "plan_digest", "rule", "action", "entity", "selected", "vetoed", "counts",
+  "ids_digest" }
+
+local function audit_hash(previous, row)
+  local parts = { previous }
+  for _, column in ipairs(audit_columns) do
+    parts[#parts + 1] = tostring(row[column])
+  end
+  return native.sha256(table.concat(parts, "\n"))
+end
+
+-- Append one audit row (a table with the audit_columns) in the current
+-- transaction.
+function rights.audit(db, row)
+  local previous = db:scalar("SELECT hash FROM lethe_audit ORDER BY "
+    .. "audit_id DESC LIMIT 1") or ""
+  local values, placeholders = {}, {}
+  for i, column in ipairs(audit_columns) do
+    values[i] = row[column]
+    placeholders[i] = "?" .. i
+  end
+  values[#values + 1] = previous
+  values[#values + 1] = audit_hash(previous, row)
+  db:exec(string.format("INSERT INTO lethe_audit (%s, previous_hash, hash) "
+    .. "VALUES (%s, ?%d, ?%d)", table.concat(audit_columns, ", "),
+    table.concat(placeholders, ", "), #values - 1, #values), values)
+end
+
+-- Audit rows in order, each with `intact` telling whether its hash and
+-- link to the previous row still hold.
+function rights.audit_rows(db)
+  if not has_table(db, "lethe_audit") then return {} end
+  local rows = db:rows("SELECT * FROM lethe_audit ORDER BY audit_id")
+  local previous = ""
+  for _, row in ipairs(rows) do
+    row.intact = row.previous_hash == previous
+      and row.hash == audit_hash(previous, row)
+    previous = row.hash
+  end
+  return rows
+end
+
+return rights
