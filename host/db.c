@@ -99,12 +99,12 @@ int db_open(const char *path, enum db_mode mode, sqlite3 **out, char **err)
 
 void db_close(sqlite3 *db)
 {
-    if (!db)
-        return;
-    sqlite3_stmt *statement;
-    while ((statement = sqlite3_next_stmt(db, NULL)) != NULL)
-        sqlite3_finalize(statement);
-    sqlite3_close(db);
+    /* Statements are finalized by whoever prepared them; the full-text
+     * index keeps statements of its own, which only it may finalize. A
+     * statement still open here is a leak: sqlite3_close_v2 then closes
+     * the connection when that statement is finalized. */
+    if (db && sqlite3_close(db) != SQLITE_OK)
+        sqlite3_close_v2(db);
 }
 
 int db_exec(sqlite3 *db, const char *sql, const char *what, char **err)

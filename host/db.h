@@ -21,7 +21,7 @@ enum db_mode {
  * what to do. The caller closes the handle with db_close(). */
 int db_open(const char *path, enum db_mode mode, sqlite3 **out, char **err);
 
-/* Close `db`, finalizing any statement still open. NULL is allowed. */
+/* Close `db`. Every statement must be finalized first. NULL is allowed. */
 void db_close(sqlite3 *db);
 
 /* Run `sql` (one or more statements without results). `what` names the

@@ -74,7 +74,14 @@ static int connection_close(lua_State *L)
 static int raise_sql_error(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
                            const char *sql)
 {
-    lua_pushfstring(L, "%s (SQL: %.200s)", sqlite3_errmsg(db), sql);
+    int code = sqlite3_errcode(db) & 0xff;
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        lua_pushfstring(L,
+                        "the database is locked by another connection "
+                        "(waited %d ms); try again when it has finished",
+                        DB_BUSY_TIMEOUT_MS);
+    else
+        lua_pushfstring(L, "%s (SQL: %.200s)", sqlite3_errmsg(db), sql);
     sqlite3_finalize(statement);
     return lua_error(L);
 }
@@ -238,10 +245,8 @@ static int connection_script(lua_State *L)
     const char *sql = luaL_checkstring(L, 2);
     char *message = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &message) != SQLITE_OK) {
-        lua_pushfstring(L, "%s (SQL: %.200s)",
-                        message ? message : sqlite3_errmsg(db), sql);
         sqlite3_free(message);
-        return lua_error(L);
+        return raise_sql_error(L, db, NULL, sql);
     }
     return 0;
 }

@@ -6,7 +6,10 @@
 -- NOTE: anyone who can write the database file can also grant rights;
 -- rights guard against mistakes, not against the file's owner.
 
+local args = require "lethe.args"
+local dates = require "lethe.dates"
 local native = require "lethe.native"
+local session = require "lethe.session"
 local util = require "lethe.util"
 
 local rights = {}
@@ -16,13 +19,6 @@ rights.known = { delete = true, update = true }
 local function has_table(db, name)
   return db:scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
     .. " AND name = ?1", { name }) > 0
-end
-
-function rights.check_right_name(right)
-  if not rights.known[right] then
-    util.fail("unknown right '%s'; the rights are delete and update",
-      tostring(right))
-  end
 end
 
 -- Does `user` hold `right`?
@@ -80,6 +76,51 @@ function rights.audit_rows(db)
     previous = row.hash
   end
   return rows
+end
+
+rights.help = [[
+Usage: lethe grant USER RIGHT --db FILE
+       lethe revoke USER RIGHT --db FILE
+       lethe rights --db FILE
+
+Give, take back or list rights. RIGHT is delete (needed to apply delete
+rules) or update (needed to apply update rules).
+]]
+
+-- Run `lethe grant` (grant true) or `lethe revoke` with `arguments`.
+function rights.change_command(command, arguments, grant)
+  local options, positional = args.parse(command, arguments, { db = "value" },
+    { "USER", "RIGHT" })
+  if options.help then io.stdout:write(rights.help) return 0 end
+  if not options.db then args.usage_error(command, "missing --db FILE") end
+  local user, right = positional[1], positional[2]
+  if not rights.known[right] then
+    args.usage_error(command, "unknown right '%s'; the rights are delete and "
+      .. "update", right)
+  end
+  local db = session.open_database(options.db)
+  db:ensure_lethe_tables()
+  local changed
+  if grant then
+    changed = db:exec("INSERT INTO lethe_right (user, right, granted) "
+      .. "VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+      { user, right, dates.format(native.time()) })
+  else
+    changed = db:exec("DELETE FROM lethe_right WHERE user = ?1 AND "
+      .. "right = ?2", { user, right })
+  end
+  db:close()
+  if changed == 0 and grant then
+    io.stderr:write(string.format("%s already holds the %s right.\n", user,
+      right))
+  elseif changed == 0 then
+    io.stderr:write(string.format("%s did not hold the %s right.\n", user,
+      right))
+  else
+    io.stderr:write(string.format("%s the %s right %s %s.\n",
+      grant and "Gave" or "Took", right, grant and "to" or "from", user))
+  end
+  return 0
 end
 
 return rights

@@ -1,0 +1,49 @@
+-- lethe plan: show what a policy would do, changing nothing.
+
+local args = require "lethe.args"
+local planner = require "lethe.planner"
+local report = require "lethe.report"
+local session = require "lethe.session"
+
+local command = {
+  summary = "show what a policy would do, changing nothing",
+  help = [[
+Usage: lethe plan POLICY --db FILE [options]
+
+Evaluate every rule of POLICY against the database and print what applying
+it would do, without changing anything. POLICY is a file, or the name of a
+bundled policy (retention, sakila, northwind).
+
+Options:
+  --db FILE       the SQLite database (required)
+  --model MODEL   model file or bundled model name (default: the one the
+                  policy names, else the database's own)
+  --now TIME      reference time, UTC: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ
+                  (default: the current time)
+  --samples N     sample rows shown per rule (default 5)
+  --json          print the plan as a JSON document
+]],
+}
+
+-- Print `plan` as text or, with `as_json`, as a JSON document.
+function command.print(plan, run, as_json)
+  if as_json then
+    args.out(report.json(plan, run))
+  else
+    report.text(plan, run, args.out)
+  end
+end
+
+function command.run(arguments)
+  local options, positional = args.parse("plan", arguments, {
+    db = "value", model = "value", now = "value", json = "flag",
+    samples = "value" }, { "POLICY" })
+  if options.help then io.stdout:write(command.help) return 0 end
+  local run = session.prepare_run("plan", options, positional)
+  local plan = planner.plan(run, run.policy)
+  command.print(plan, run, options.json)
+  run.db:close()
+  return 0
+end
+
+return command
