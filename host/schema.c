@@ -23,7 +23,10 @@ static const char lethe_tables_sql[] =
     " entity TEXT NOT NULL, selected INTEGER NOT NULL,"
     " vetoed INTEGER NOT NULL, counts TEXT NOT NULL,"
     " ids_digest TEXT NOT NULL, previous_hash TEXT NOT NULL,"
-    " hash TEXT NOT NULL);";
+    " hash TEXT NOT NULL);"
+    "INSERT INTO lethe_meta (key, value) VALUES"
+    " ('database_id', lower(hex(randomblob(16))))"
+    " ON CONFLICT (key) DO NOTHING;";
 
 int schema_ensure_lethe_tables(sqlite3 *db, char **err)
 {

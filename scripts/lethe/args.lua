@@ -20,8 +20,12 @@ function args.out(line)
   io.stdout:write(line, "\n")
 end
 
+-- Single-letter options and the long option each stands for.
+local short_options = { ["-o"] = "output" }
+
 -- Parse `arguments` for `command`. `spec` maps option names to "value" or
--- "flag"; `positional_names` names the required positional arguments.
+-- "flag"; `positional_names` names the positional arguments, required
+-- unless the name ends in "?".
 -- Returns options (with help = true for --help) and the positional list.
 function args.parse(command, arguments, spec, positional_names)
   local options, positional = {}, {}
@@ -30,9 +34,9 @@ function args.parse(command, arguments, spec, positional_names)
     local argument = arguments[i]
     if argument == "--help" or argument == "-h" then
       options.help = true
-    elseif argument:sub(1, 2) == "--" then
+    elseif argument:sub(1, 2) == "--" or short_options[argument] then
       local name, inline = argument:match("^%-%-([^=]+)=(.*)$")
-      name = name or argument:sub(3)
+      name = name or short_options[argument] or argument:sub(3)
       local kind = spec[name]
       if not kind then
         usage_error(command, "unknown option --%s", name)
@@ -62,7 +66,7 @@ function args.parse(command, arguments, spec, positional_names)
       positional[#positional_names + 1])
   end
   for index, name in ipairs(positional_names) do
-    if positional[index] == nil then
+    if positional[index] == nil and name:sub(-1) ~= "?" then
       usage_error(command, "missing %s", name)
     end
   end

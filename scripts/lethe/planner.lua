@@ -362,7 +362,9 @@ end
 -- Planning a policy -------------------------------------------------------------
 
 -- Plan every rule of `policy` in order. `run` has db, now, samples (rows
--- per rule to show) and context_factory() for compiling guard criteria.
+-- per rule to show), context_factory() for compiling guard criteria, and
+-- optionally restrict: a map from rule name to the only ids that rule may
+-- act on (a rule missing from the map acts on none).
 -- Returns { rules = {...}, digest = hex, totals = {...} }.
 function planner.plan(run, policy)
   local db = run.db
@@ -374,6 +376,9 @@ function planner.plan(run, policy)
     local earlier = (claimed[entity.name] or empty_set(entity))
       | (deleted[entity.name] or empty_set(entity))
     local ids = selected - earlier
+    if run.restrict then
+      ids = ids & (run.restrict[rule.name] or empty_set(entity))
+    end
     claimed[entity.name] = (claimed[entity.name] or empty_set(entity)) | ids
     local planned = {
       index = index, name = rule.name, action = rule.action,

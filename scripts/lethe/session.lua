@@ -17,9 +17,9 @@ function session.open_database(path)
   return db
 end
 
--- Load the policy `reference` (a path, or the name of a bundled policy)
--- for a run on `db`.
-function session.load_policy(reference, db, db_path, now, model_option)
+-- Read the policy `reference`: a path, or the name of a bundled policy.
+-- Returns its text and its source name for messages.
+function session.read_policy(reference)
   local text, source
   if reference:find("/") or reference:find("%.lua$") then
     local message
@@ -35,6 +35,13 @@ function session.load_policy(reference, db, db_path, now, model_option)
         reference), 0)
     end
   end
+  return text, source
+end
+
+-- Load the policy `text` (named `source` in messages) for a run on `db`
+-- at reference time `now`, with the model `model_option` if given, else
+-- the one the policy names, else the database's own.
+function session.load_policy(text, source, db, db_path, now, model_option)
   local loaded_model
   local function resolve_model(declared)
     local name = model_option or declared
@@ -59,26 +66,33 @@ function session.load_policy(reference, db, db_path, now, model_option)
                                      resolve_model = resolve_model })
 end
 
-function session.new_run(db, db_path, loaded, now, samples)
+-- A run: what the planner and executor need. `text` is the policy's text.
+function session.new_run(db, db_path, loaded, now, samples, text)
   return {
     db = db, db_path = db_path, policy = loaded, now = now,
-    samples = samples,
+    samples = samples, text = text,
     context_factory = function()
       return criteria.context(loaded.model, db, now)
     end,
   }
 end
 
+-- Open the database and load the policy named on the command line
+-- (options db, now, samples, model; positional[1] the policy).
 function session.prepare_run(command, options, positional)
   if not options.db then args.usage_error(command, "missing --db FILE") end
   local now = args.now(command, options.now)
   local samples = options.samples
     and args.integer(command, "samples", options.samples, 0) or 5
+  local text, source = session.read_policy(positional[1])
   local db = session.open_database(options.db)
-  local loaded = session.load_policy(positional[1], db, options.db, now,
-    options.model)
-  return session.new_run(db, options.db, loaded, now, samples)
+  local ok, loaded = pcall(session.load_policy, text, source, db, options.db,
+    now, options.model)
+  if not ok then
+    db:close()
+    error(loaded, 0)
+  end
+  return session.new_run(db, options.db, loaded, now, samples, text)
 end
-
 
 return session

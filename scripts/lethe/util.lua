@@ -62,4 +62,49 @@ function util.fail(format, ...)
   error(string.format(format, ...), 0)
 end
 
+local base64_alphabet =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+-- Encode bytes as base64 (RFC 4648, with padding).
+function util.base64_encode(data)
+  local parts = {}
+  for i = 1, #data, 3 do
+    local a, b, c = data:byte(i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local chunk = {}
+    for j = 1, 4 do
+      local index = (n >> (6 * (4 - j))) & 63
+      chunk[j] = base64_alphabet:sub(index + 1, index + 1)
+    end
+    if not b then chunk[3] = "=" end
+    if not c then chunk[4] = "=" end
+    parts[#parts + 1] = table.concat(chunk)
+  end
+  return table.concat(parts)
+end
+
+-- Decode base64; returns nil and a reason for malformed input.
+function util.base64_decode(text)
+  if #text % 4 ~= 0 or text:find("[^%w+/=]") or text:find("=[^=]") then
+    return nil, "not valid base64"
+  end
+  local parts = {}
+  for i = 1, #text, 4 do
+    local n, padding = 0, 0
+    for j = 0, 3 do
+      local c = text:sub(i + j, i + j)
+      local index = 0
+      if c == "=" then
+        padding = padding + 1
+      else
+        index = base64_alphabet:find(c, 1, true) - 1
+      end
+      n = n * 64 + index
+    end
+    local bytes = string.char(n >> 16, (n >> 8) & 255, n & 255)
+    parts[#parts + 1] = bytes:sub(1, 3 - padding)
+  end
+  return table.concat(parts)
+end
+
 return util

@@ -1,9 +1,11 @@
--- lethe apply: carry out a policy after confirmation.
+-- lethe apply: carry out a policy, or a saved plan, after confirmation.
 
 local args = require "lethe.args"
 local executor = require "lethe.executor"
+local idset = require "lethe.idset"
 local native = require "lethe.native"
 local plan_command = require "lethe.commands.plan"
+local planfile = require "lethe.planfile"
 local planner = require "lethe.planner"
 local report = require "lethe.report"
 local session = require "lethe.session"
@@ -12,6 +14,7 @@ local command = {
   summary = "carry out a policy after confirmation",
   help = [[
 Usage: lethe apply POLICY --db FILE [options]
+       lethe apply --plan PLAN [--db FILE] [options]
 
 Plan POLICY as `lethe plan` does, then carry it out in one transaction. The
 acting user needs the delete right (for delete rules) and the update right
@@ -19,8 +22,20 @@ acting user needs the delete right (for delete rules) and the update right
 typed at the prompt, or given with --yes. Nothing changes if the database
 moved since the plan, or if anything fails.
 
+With --plan, apply acts on exactly the ids saved by `lethe plan -o PLAN`.
+If the database moved since (planned ids gone, planned ids that no longer
+match or are now vetoed, new matches, cascades that changed), it lists
+every difference and stops, unless --only-still-matching says to act on
+the planned ids that still match; that smaller plan then has a digest of
+its own to confirm.
+
 Options:
-  --db FILE       the SQLite database (required)
+  --db FILE       the SQLite database (required unless --plan names it)
+  --plan PLAN     apply a plan saved with `lethe plan -o PLAN`
+  --only-still-matching
+                  with --plan: act on the planned ids that still match
+  --rule NAME     act on this rule only (the others change nothing)
+  --only IDS      with --rule: act only on these ids, comma-separated
   --model MODEL   model file or bundled model name
   --now TIME      reference time, UTC (default: the current time)
   --as USER       the acting user (default: the login name)
@@ -50,17 +65,138 @@ local function confirm(plan, options)
   end
 end
 
+-- Parse --only: positive integer ids separated by commas.
+local function parse_ids(text)
+  local ids = {}
+  for item in (text .. ","):gmatch("([^,]*),") do
+    local id = math.tointeger(tonumber(item))
+    if not id or id < 0 or id > 0xffffffff then
+      args.usage_error("apply", "--only takes record ids separated by "
+        .. "commas, such as --only 12,15; '%s' is not one", item)
+    end
+    ids[#ids + 1] = id
+  end
+  return ids
+end
+
+-- Restrict the run to one rule (and optionally some of its ids).
+local function restrict_to_rule(run, options)
+  if options.only and not options.rule then
+    args.usage_error("apply", "--only needs --rule NAME")
+  end
+  if not options.rule then return end
+  local restrict, found = {}, nil
+  for _, rule in ipairs(run.policy.rules) do
+    if rule.name == options.rule then found = rule end
+  end
+  if not found then
+    error(string.format("the policy has no rule \"%s\"", options.rule), 0)
+  end
+  if options.only then
+    restrict[found.name] = idset.from_array(found.entity.name,
+      parse_ids(options.only))
+  else
+    restrict[found.name] = planner.evaluate(run.db, found.selection)
+  end
+  run.restrict = restrict
+end
+
+local function print_differences(differences, changes)
+  io.stderr:write("The database changed since the plan was made:\n")
+  for _, difference in ipairs(differences) do
+    local sample = {}
+    for i, id in ipairs(difference.sample) do sample[i] = tostring(id) end
+    io.stderr:write(string.format("  rule \"%s\": %d %s (ids %s%s)\n",
+      difference.rule, difference.count, difference.kind,
+      table.concat(sample, ", "), difference.count > #sample and ", ..."
+        or ""))
+  end
+  for _, change in ipairs(changes) do
+    io.stderr:write(string.format("  %s: the plan said %d rows, now %d\n",
+      change.what, change.planned, change.now))
+  end
+end
+
+-- Open the saved plan's database and policy and restrict the run to the
+-- planned ids. Returns the run and the digest to confirm.
+local function prepare_saved_run(options)
+  local saved = planfile.load(options.plan)
+  local db_path = options.db or saved.database.path
+  local db = session.open_database(db_path)
+  local id = planfile.database_id(db)
+  if saved.database.id ~= nil and type(saved.database.id) == "string"
+      and saved.database.id ~= id then
+    db:close()
+    error(string.format("the plan %s was made on another database than %s; "
+      .. "nothing was changed", options.plan, db_path), 0)
+  end
+  local policy_text = saved.policy.text
+  local ok, loaded = pcall(session.load_policy, policy_text,
+    saved.policy.source, db, db_path, saved.now,
+    options.model or saved.model.reference)
+  if not ok then
+    db:close()
+    error(loaded, 0)
+  end
+  local samples = options.samples
+    and args.integer("apply", "samples", options.samples, 0) or 5
+  local run = session.new_run(db, db_path, loaded, saved.now, samples,
+    policy_text)
+  local current = planner.plan(run, loaded)
+  local differences, still = planfile.compare(db, saved, current)
+  local restrict = {}
+  for _, rule in ipairs(saved.rules) do restrict[rule.name] = rule.acting end
+  run.restrict = restrict
+  local plan = planner.plan(run, loaded)
+  local changes = plan.digest == saved.digest and {}
+    or planfile.compare_totals(saved, plan)
+  if #differences == 0 and plan.digest == saved.digest then
+    return run, plan
+  end
+  print_differences(differences, changes)
+  if not options["only-still-matching"] then
+    db:close()
+    error("nothing was changed; make a new plan, or rerun with "
+      .. "--only-still-matching to act on the planned ids that still match",
+      0)
+  end
+  run.restrict = still
+  return run, planner.plan(run, loaded)
+end
+
+local function prepare_policy_run(options, positional)
+  local run = session.prepare_run("apply", options, positional)
+  restrict_to_rule(run, options)
+  return run, planner.plan(run, run.policy)
+end
+
 function command.run(arguments)
   local options, positional = args.parse("apply", arguments, {
     db = "value", model = "value", now = "value", json = "flag",
-    samples = "value", as = "value", yes = "value" }, { "POLICY" })
+    samples = "value", as = "value", yes = "value", plan = "value",
+    ["only-still-matching"] = "flag", rule = "value", only = "value" },
+    { "POLICY?" })
   if options.help then io.stdout:write(command.help) return 0 end
   local user = options.as or native.username()
   if not user or user == "" then
     args.usage_error("apply", "cannot tell who is acting; pass --as USER")
   end
-  local run = session.prepare_run("apply", options, positional)
-  local plan = planner.plan(run, run.policy)
+  local run, plan
+  if options.plan then
+    if #positional > 0 then
+      args.usage_error("apply", "give a POLICY or --plan PLAN, not both")
+    end
+    if options.now then
+      args.usage_error("apply", "--now cannot change a saved plan's time")
+    end
+    run, plan = prepare_saved_run(options)
+  else
+    if options["only-still-matching"] then
+      args.usage_error("apply", "--only-still-matching needs --plan PLAN")
+    end
+    if #positional == 0 then args.usage_error("apply", "missing POLICY") end
+    run, plan = prepare_policy_run(options, positional)
+  end
   plan_command.print(plan, run, options.json)
   executor.check_rights(run.db, user, plan, run.db_path)
   confirm(plan, options)
@@ -70,6 +206,5 @@ function command.run(arguments)
   run.db:close()
   return 0
 end
-
 
 return command

@@ -1,6 +1,7 @@
 -- lethe plan: show what a policy would do, changing nothing.
 
 local args = require "lethe.args"
+local planfile = require "lethe.planfile"
 local planner = require "lethe.planner"
 local report = require "lethe.report"
 local session = require "lethe.session"
@@ -22,6 +23,8 @@ Options:
                   (default: the current time)
   --samples N     sample rows shown per rule (default 5)
   --json          print the plan as a JSON document
+  -o, --output FILE
+                  also save the plan to FILE, for `lethe apply --plan FILE`
 ]],
 }
 
@@ -37,11 +40,15 @@ end
 function command.run(arguments)
   local options, positional = args.parse("plan", arguments, {
     db = "value", model = "value", now = "value", json = "flag",
-    samples = "value" }, { "POLICY" })
+    samples = "value", output = "value" }, { "POLICY" })
   if options.help then io.stdout:write(command.help) return 0 end
   local run = session.prepare_run("plan", options, positional)
   local plan = planner.plan(run, run.policy)
   command.print(plan, run, options.json)
+  if options.output then
+    planfile.save(options.output, plan, run, run.text, options.model)
+    io.stderr:write("Saved the plan to " .. options.output .. ".\n")
+  end
   run.db:close()
   return 0
 end

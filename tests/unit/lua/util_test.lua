@@ -1,0 +1,34 @@
+-- Helpers in lethe.util: base64 against RFC 4648's test vectors, closest
+-- name suggestions and identifier quoting.
+
+local util = require "lethe.util"
+
+local function check(actual, expected, what)
+  if actual ~= expected then
+    error(string.format("%s: expected %s, got %s", what, tostring(expected),
+      tostring(actual)), 2)
+  end
+end
+
+-- RFC 4648, section 10.
+local vectors = {
+  [""] = "", f = "Zg==", fo = "Zm8=", foo = "Zm9v", foob = "Zm9vYg==",
+  fooba = "Zm9vYmE=", foobar = "Zm9vYmFy",
+}
+for plain, encoded in pairs(vectors) do
+  check(util.base64_encode(plain), encoded, "encode " .. plain)
+  check(util.base64_decode(encoded), plain, "decode " .. encoded)
+end
+local all_bytes = {}
+for i = 0, 255 do all_bytes[#all_bytes + 1] = string.char(i) end
+all_bytes = table.concat(all_bytes)
+check(util.base64_decode(util.base64_encode(all_bytes)), all_bytes,
+  "every byte value")
+for _, bad in ipairs { "Zg=", "Zm9v!A==", "Z=g=", "Zg==Zg==" } do
+  check(util.base64_decode(bad), nil, "malformed " .. bad)
+end
+
+check(util.closest("regstered", { "registered", "updated", "name" }),
+  "registered", "closest name")
+check(util.closest("xyz", { "registered", "updated" }), nil, "nothing close")
+check(util.quote('Order "Details"'), '"Order ""Details"""', "quoting")
