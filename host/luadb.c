@@ -13,6 +13,7 @@
 #include "embedded.h"
 #include "idset.h"
 #include "sample.h"
+#include "scan.h"
 #include "schema.h"
 #include "sha256.h"
 #include "util.h"
@@ -272,6 +273,14 @@ static int connection_ids(lua_State *L)
     return 1;
 }
 
+/* db:filename() -> the path of the main database file. [-0, +1, m] */
+static int connection_filename(lua_State *L)
+{
+    const char *name = sqlite3_db_filename(check_db(L), "main");
+    lua_pushstring(L, name ? name : "");
+    return 1;
+}
+
 /* db:in_transaction() -> boolean. [-0, +1, -] */
 static int connection_in_transaction(lua_State *L)
 {
@@ -481,6 +490,37 @@ static int native_create_database(lua_State *L)
     return 1;
 }
 
+/* native.scan_file(path, values) -> counts | nil, message. counts[i] is
+ * the number of occurrences of the non-empty string values[i] in the
+ * file; a missing file gives zeros. [-2, +1|2, m] */
+static int native_scan_file(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    size_t count = (size_t)luaL_len(L, 2);
+    struct scan_needle *needles =
+        lua_newuserdatauv(L, (count ? count : 1) * sizeof *needles, 0);
+    for (size_t i = 0; i < count; i++) {
+        lua_geti(L, 2, (lua_Integer)i + 1);
+        needles[i].bytes = luaL_checklstring(L, -1, &needles[i].length);
+        luaL_argcheck(L, needles[i].length > 0, 2, "empty value");
+        lua_pop(L, 1); /* the string stays alive in the table */
+    }
+    char *err = NULL;
+    if (scan_file(path, needles, count, &err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        free(err);
+        return 2;
+    }
+    lua_createtable(L, (int)count, 0);
+    for (size_t i = 0; i < count; i++) {
+        lua_pushinteger(L, needles[i].count);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
 static const luaL_Reg connection_methods[] = {
     {"close", connection_close},
     {"rows", connection_rows},
@@ -489,6 +529,7 @@ static const luaL_Reg connection_methods[] = {
     {"script", connection_script},
     {"ids", connection_ids},
     {"in_transaction", connection_in_transaction},
+    {"filename", connection_filename},
     {"ensure_lethe_tables", connection_ensure_lethe_tables},
     {NULL, NULL},
 };
@@ -507,6 +548,7 @@ static const luaL_Reg native_functions[] = {
     {"read_line", native_read_line},
     {"time", native_time},
     {"stderr", native_stderr},
+    {"scan_file", native_scan_file},
     {NULL, NULL},
 };
 

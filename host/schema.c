@@ -24,6 +24,12 @@ static const char lethe_tables_sql[] =
     " vetoed INTEGER NOT NULL, counts TEXT NOT NULL,"
     " ids_digest TEXT NOT NULL, previous_hash TEXT NOT NULL,"
     " hash TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS lethe_hold ("
+    " hold_id INTEGER PRIMARY KEY, entity TEXT NOT NULL,"
+    " record_id INTEGER NOT NULL, reason TEXT NOT NULL, until TEXT,"
+    " user TEXT NOT NULL, created TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS lethe_hold_record"
+    " ON lethe_hold (entity, record_id);"
     "INSERT INTO lethe_meta (key, value) VALUES"
     " ('database_id', lower(hex(randomblob(16))))"
     " ON CONFLICT (key) DO NOTHING;";
@@ -41,7 +47,13 @@ int schema_create(sqlite3 *db, char **err)
     if (db_exec(db, "BEGIN IMMEDIATE", "starting a transaction", err) != 0)
         return -1;
     char *version = util_format(
-        "INSERT INTO lethe_meta (key, value) VALUES"
+        "CREATE TABLE IF NOT EXISTS lethe_hold ("
+    " hold_id INTEGER PRIMARY KEY, entity TEXT NOT NULL,"
+    " record_id INTEGER NOT NULL, reason TEXT NOT NULL, until TEXT,"
+    " user TEXT NOT NULL, created TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS lethe_hold_record"
+    " ON lethe_hold (entity, record_id);"
+    "INSERT INTO lethe_meta (key, value) VALUES"
         " ('schema', 'crm'), ('schema_version', '%d');",
         SCHEMA_VERSION);
     int status = db_exec(db, schema->data, "creating the CRM schema", err);

@@ -5,6 +5,7 @@
 -- rolls everything back on any difference.
 
 local dates = require "lethe.dates"
+local erasure = require "lethe.erasure"
 local json = require "lethe.json"
 local native = require "lethe.native"
 local planner = require "lethe.planner"
@@ -89,6 +90,27 @@ local function required_rights(plan)
   return needed
 end
 
+-- Fail when the plan breaks a cap or empties a table without saying so.
+function executor.check_problems(plan)
+  if #plan.problems > 0 then
+    util.fail("the plan cannot be applied, nothing was changed:\n  %s",
+      table.concat(plan.problems, "\n  "))
+  end
+end
+
+-- Fail unless every rule that empties a table was confirmed with
+-- --all-rows naming its entity (`confirmed` is that option's value).
+function executor.check_all_rows(plan, confirmed)
+  for _, rule in ipairs(plan.rules) do
+    if rule.all_rows and #rule.effects > 0
+        and confirmed ~= rule.entity.name then
+      util.fail("rule \"%s\" deletes every row of %s; confirm that with "
+        .. "--all-rows %s as well as the digest; nothing was changed",
+        rule.name, rule.entity.table, rule.entity.name)
+    end
+  end
+end
+
 -- Fail unless `user` holds every right that `plan` needs.
 function executor.check_rights(db, user, plan, db_path)
   for _, right in ipairs(util.sorted_keys(required_rights(plan))) do
@@ -142,10 +164,13 @@ end
 
 -- Apply the policy of `run` if its plan still has digest `confirmed`.
 -- Runs in one transaction; on any failure it rolls back and raises.
--- Returns the plan that was applied.
+-- Returns the plan that was applied and the erasure check's result (nil
+-- when run.skip_erasure is set, which is for tests that must show what
+-- the erasure steps prevent).
 function executor.apply(run, confirmed, user)
   local db = run.db
-  db:script("PRAGMA secure_delete = ON")
+  db:script(run.skip_erasure and "PRAGMA secure_delete = OFF"
+    or "PRAGMA secure_delete = ON")
   db:script("BEGIN IMMEDIATE")
   db:ensure_lethe_tables()
   local ok, result = pcall(function()
@@ -156,18 +181,22 @@ function executor.apply(run, confirmed, user)
         .. "confirm its digest", report.short_digest(plan.digest))
     end
     executor.check_rights(db, user, plan, run.db_path)
+    executor.check_problems(plan)
+    local values = run.skip_erasure and {} or erasure.collect(db, plan)
     local before = table_counts(db)
     execute_effects(db, plan)
     check_counts(before, table_counts(db), plan)
+    if not run.skip_erasure then erasure.purge_indexes(db) end
     write_audit(db, run, plan, user)
     db:script("COMMIT")
-    return plan
+    return { plan = plan, values = values }
   end)
   if not ok then
     if db:in_transaction() then db:script("ROLLBACK") end
     error(result, 0)
   end
-  return result
+  if run.skip_erasure then return result.plan, nil end
+  return result.plan, erasure.finish(db, result.values, run.vacuum)
 end
 
 return executor

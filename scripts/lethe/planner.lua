@@ -4,6 +4,7 @@
 -- and the records that guards vetoed, with reasons. It only reads.
 
 local criteria = require "lethe.criteria"
+local dates = require "lethe.dates"
 local idset = require "lethe.idset"
 local native = require "lethe.native"
 local util = require "lethe.util"
@@ -174,19 +175,99 @@ local function add_block(blocked, entity, reason, ids)
   return true
 end
 
--- Rows of `entity` in `ids` that a guard of the model vetoes.
-local function apply_guards(db, context_factory, entity, ids, blocked)
-  for _, guard in ipairs(entity.guards) do
-    local context = context_factory()
-    local sql = criteria.compile(context, entity, "t0", { guard.where })
-    local params = context.params
-    params[#params + 1] = ids
-    local vetoed = db:ids(string.format(
-      "SELECT %s FROM %s t0 WHERE %s IN lethe_ids(?%d) AND (%s)",
-      key_column(entity, "t0"), quote(entity.table), key_column(entity, "t0"),
-      #params, sql), params, entity.name, entity.table)
-    add_block(blocked, entity, guard.reason, vetoed)
+-- Rows of `entity` in `ids` that satisfy `where` (a criteria group).
+local function rows_where(db, context_factory, entity, ids, where)
+  local context = context_factory()
+  local sql = criteria.compile(context, entity, "t0", { where })
+  local params = context.params
+  params[#params + 1] = ids
+  return db:ids(string.format(
+    "SELECT %s FROM %s t0 WHERE %s IN lethe_ids(?%d) AND (%s)",
+    key_column(entity, "t0"), quote(entity.table), key_column(entity, "t0"),
+    #params, sql), params, entity.name, entity.table)
+end
+
+-- Rows of `entity` in `ids` that a policy guard's selection vetoes.
+local function rows_selected(db, selection, ids)
+  local entity = selection.entity
+  local params = { table.unpack(selection.params) }
+  params[#params + 1] = ids
+  return db:ids(string.format(
+    "SELECT %s FROM %s t0 WHERE %s IN lethe_ids(?%d) AND (%s)",
+    key_column(entity, "t0"), quote(entity.table), key_column(entity, "t0"),
+    #params, selection.sql), params, entity.name, entity.table)
+end
+
+-- Rows of `entity` in `ids` for which guard.check(row) returns true. The
+-- row is a fresh table of the entity's fields by field name.
+local function rows_checked(db, guard, entity, ids)
+  local columns = { key_column(entity, "t0") .. " AS lethe_key" }
+  local names = util.sorted_keys(entity.fields)
+  for i, name in ipairs(names) do
+    columns[i + 1] = "t0." .. quote(entity.fields[name].column)
   end
+  local rows = db:rows(string.format(
+    "SELECT %s FROM %s t0 WHERE %s IN lethe_ids(?1) ORDER BY 1",
+    table.concat(columns, ", "), quote(entity.table), key_column(entity,
+    "t0")), { ids })
+  local vetoed = {}
+  for _, raw in ipairs(rows) do
+    local row = {}
+    for _, name in ipairs(names) do row[name] = raw[entity.fields[name].column] end
+    local ok, result = pcall(guard.check, row)
+    if not ok then
+      util.fail("guard \"%s\" failed on %s %s: %s", guard.name, entity.name,
+        tostring(raw.lethe_key), tostring(result))
+    end
+    if result then vetoed[#vetoed + 1] = raw.lethe_key end
+  end
+  return idset.from_array(entity.name, vetoed)
+end
+
+local function has_table(db, name)
+  return db:scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+    .. " AND name = ?1", { name }) > 0
+end
+
+-- Rows of `entity` in `ids` under a legal hold that has not ended.
+local function apply_holds(run, entity, ids, blocked)
+  if not run.has_holds then return end
+  local rows = run.db:rows("SELECT reason, until, record_id FROM lethe_hold "
+    .. "WHERE entity = ?1 AND record_id IN lethe_ids(?2) AND (until IS NULL "
+    .. "OR julianday(until) > julianday(?3)) ORDER BY reason, until",
+    { entity.name, ids, dates.format(run.now) })
+  local by_reason = {}
+  for _, row in ipairs(rows) do
+    local reason = "legal hold: " .. row.reason
+      .. (row["until"] and (" (until " .. row["until"] .. ")") or "")
+    by_reason[reason] = by_reason[reason] or {}
+    table.insert(by_reason[reason], row.record_id)
+  end
+  for reason, list in pairs(by_reason) do
+    add_block(blocked, entity, reason, idset.from_array(entity.name, list))
+  end
+end
+
+-- Rows of `entity` in `ids` that a guard vetoes: the model's guards, the
+-- policy's guards and legal holds.
+local function apply_guards(run, entity, ids, blocked)
+  for _, guard in ipairs(entity.guards) do
+    add_block(blocked, entity, guard.reason, rows_where(run.db,
+      run.context_factory, entity, ids, guard.where))
+  end
+  for _, guard in ipairs(run.policy.guards or {}) do
+    if guard.entity == entity then
+      if guard.selection then
+        add_block(blocked, entity, guard.reason,
+          rows_selected(run.db, guard.selection, ids))
+      end
+      if guard.check then
+        add_block(blocked, entity, guard.reason,
+          rows_checked(run.db, guard, entity, ids))
+      end
+    end
+  end
+  apply_holds(run, entity, ids, blocked)
 end
 
 -- Rows that a restrict link keeps: parents with children that stay.
@@ -235,7 +316,8 @@ end
 -- of root rows (reason -> id set), the effects in execution order and the
 -- rows deleted per entity. Removing vetoed roots shrinks the cascade, so
 -- the closure is computed again until no root is vetoed.
-local function plan_delete(db, context_factory, root, ids, gone)
+local function plan_delete(run, root, ids, gone)
+  local db = run.db
   local vetoes = {}
   local deletes, order
   local rounds = 0
@@ -246,7 +328,7 @@ local function plan_delete(db, context_factory, root, ids, gone)
     local blocked = {}
     for _, entity in ipairs(order) do
       local rows = deletes[entity.name]
-      apply_guards(db, context_factory, entity, rows, blocked)
+      apply_guards(run, entity, rows, blocked)
       apply_restrictions(db, entity, rows, deletes, gone, blocked)
     end
     propagate_blocks(db, deletes, order, blocked)
@@ -359,6 +441,77 @@ local function plan_digest(rules)
   return native.sha256(table.concat(lines, "\n"))
 end
 
+-- Caps ----------------------------------------------------------------------------
+
+-- Without caps in the policy, one rule and one run may delete at most half
+-- of a table's rows.
+planner.default_cap = { share = 0.5 }
+
+local function table_rows(db, entity)
+  return db:scalar("SELECT count(*) FROM " .. quote(entity.table))
+end
+
+-- Problems with deleting `count` of `total` rows of `entity` under `cap`;
+-- `what` names the rule or the run in messages.
+local function cap_problems(what, entity, count, total, cap, problems)
+  if cap.rows and count > cap.rows then
+    problems[#problems + 1] = string.format("%s would delete %d %s rows; "
+      .. "its cap is %d rows, exceeded by %d", what, count, entity.name,
+      cap.rows, count - cap.rows)
+  end
+  if cap.share and total > 0 then
+    local allowed = math.floor(cap.share * total)
+    if count > allowed then
+      problems[#problems + 1] = string.format("%s would delete %d of %d %s "
+        .. "rows (%.1f%%); its cap is %g%% (%d rows), exceeded by %d", what,
+        count, total, entity.name, 100 * count / total, 100 * cap.share,
+        allowed, count - allowed)
+    end
+  end
+end
+
+-- Check a planned delete rule against its cap and the whole-table rule.
+local function check_rule_caps(db, policy, rule, planned)
+  local entity, count = rule.entity, #planned.acting
+  local total = table_rows(db, entity)
+  planned.table_rows = total
+  local what = string.format("rule \"%s\"", rule.name)
+  if rule.all_rows then
+    if count ~= total then
+      planned.problems[#planned.problems + 1] = string.format("%s uses "
+        .. "delete_all() but would delete %d of %d %s rows; use delete() "
+        .. "for part of a table", what, count, total, entity.name)
+    end
+    return
+  end
+  if count > 0 and count == total then
+    planned.problems[#planned.problems + 1] = string.format("%s would "
+      .. "delete every row of %s; if that is meant, use delete_all()", what,
+      entity.table)
+    return
+  end
+  cap_problems(what, entity, count, total,
+    rule.max or policy.max_per_rule or planner.default_cap, planned.problems)
+end
+
+-- Check the rows each entity loses over all delete rules against the
+-- policy's run cap. Rules using delete_all() are left out.
+local function check_run_caps(db, policy, rules, problems)
+  local counts, entities = {}, {}
+  for _, rule in ipairs(rules) do
+    if rule.action == "delete" and not rule.all_rows then
+      counts[rule.entity.name] = (counts[rule.entity.name] or 0)
+        + #rule.acting
+      entities[rule.entity.name] = rule.entity
+    end
+  end
+  for _, name in ipairs(util.sorted_keys(counts)) do
+    cap_problems("the run", entities[name], counts[name],
+      table_rows(db, entities[name]),
+      policy.max_per_run or planner.default_cap, problems)
+  end
+end
+
 -- Planning a policy -------------------------------------------------------------
 
 -- Plan every rule of `policy` in order. `run` has db, now, samples (rows
@@ -368,6 +521,7 @@ end
 -- Returns { rules = {...}, digest = hex, totals = {...} }.
 function planner.plan(run, policy)
   local db = run.db
+  run.has_holds = has_table(db, "lethe_hold")
   local claimed, deleted = {}, {}
   local rules = {}
   for index, rule in ipairs(policy.rules) do
@@ -385,11 +539,11 @@ function planner.plan(run, policy)
       entity = entity, reason = rule.reason, line = rule.line,
       selected = #selected, excluded = #selected - #ids,
       criteria = descriptions(rule.selection), vetoes = {}, effects = {},
-      ids = ids,
+      ids = ids, all_rows = rule.all_rows, problems = {},
     }
     if rule.action == "delete" then
-      local acting, vetoes, effects, deletes = plan_delete(db,
-        run.context_factory, entity, ids, deleted)
+      local acting, vetoes, effects, deletes = plan_delete(run, entity, ids,
+        deleted)
       planned.acting, planned.effects = acting, effects
       for name, rows in pairs(deletes) do
         deleted[name] = (deleted[name] or idset.new(name)) | rows
@@ -399,6 +553,7 @@ function planner.plan(run, policy)
           ids = vetoes[reason],
           samples = planner.sample(db, entity, vetoes[reason], 3) }
       end
+      check_rule_caps(db, policy, rule, planned)
     elseif rule.action == "update" then
       planned.acting = ids
       planned.effects = plan_update(db, rule, ids)
@@ -413,7 +568,13 @@ function planner.plan(run, policy)
       run.samples or 5, columns)
     rules[index] = planned
   end
-  return { rules = rules, digest = plan_digest(rules) }
+  local problems = {}
+  for _, planned in ipairs(rules) do
+    table.move(planned.problems, 1, #planned.problems, #problems + 1,
+      problems)
+  end
+  check_run_caps(db, policy, rules, problems)
+  return { rules = rules, digest = plan_digest(rules), problems = problems }
 end
 
 return planner

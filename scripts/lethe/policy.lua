@@ -158,6 +158,12 @@ function api.delete()
   return setmetatable({ kind = "delete" }, Action)
 end
 
+-- Deleting every row of a table is a separate form: a plain delete() that
+-- would empty a table stops instead, and apply asks for --all-rows too.
+function api.delete_all()
+  return setmetatable({ kind = "delete", all_rows = true }, Action)
+end
+
 function api.keep()
   return setmetatable({ kind = "keep" }, Action)
 end
@@ -205,6 +211,34 @@ local function resolve_update(entity, values)
   return resolved
 end
 
+-- Caps --------------------------------------------------------------------------
+
+-- Check a cap table { rows = N, share = F } and return it.
+local function check_cap(cap, what)
+  if cap == nil then return nil end
+  if type(cap) ~= "table" then
+    util.fail("%s must be a table such as { rows = 1000, share = 0.1 }",
+      what)
+  end
+  for key, value in pairs(cap) do
+    if key == "rows" then
+      if math.type(value) ~= "integer" or value < 0 then
+        util.fail("%s: rows must be a whole number, 0 or more", what)
+      end
+    elseif key == "share" then
+      if type(value) ~= "number" or value ~= value or value < 0
+          or value > 1 then
+        util.fail("%s: share must be a number from 0 to 1, such as 0.1 "
+          .. "for ten per cent", what)
+      end
+    else
+      util.fail("%s: unknown key '%s'; a cap has rows and share", what,
+        tostring(key))
+    end
+  end
+  return cap
+end
+
 -- Policy declarations ---------------------------------------------------------
 
 local function use_model(name)
@@ -229,6 +263,15 @@ function api.policy(header)
     if header.model ~= nil and type(header.model) ~= "string" then
       util.fail("policy model must be text, such as model = \"crm\"")
     end
+    for key in pairs(header) do
+      if key ~= "name" and key ~= "model" and key ~= "max_per_rule"
+          and key ~= "max_per_run" then
+        util.fail("policy: unknown key '%s'; a policy has name, model, "
+          .. "max_per_rule and max_per_run", tostring(key))
+      end
+    end
+    check_cap(header.max_per_rule, "max_per_rule")
+    check_cap(header.max_per_run, "max_per_run")
     use_model(header.model)
   end)
 end
@@ -255,18 +298,20 @@ local function check_rule(name, body)
       .. "action = delete() }", name)
   end
   for key in pairs(body) do
-    if key ~= "select" and key ~= "action" and key ~= "reason" then
-      util.fail("rule \"%s\": unknown key '%s'; a rule has select, action "
-        .. "and reason", name, tostring(key))
+    if key ~= "select" and key ~= "action" and key ~= "reason"
+        and key ~= "max" then
+      util.fail("rule \"%s\": unknown key '%s'; a rule has select, action, "
+        .. "reason and max", name, tostring(key))
     end
   end
+  check_cap(body.max, "rule \"" .. name .. "\": max")
   if not is_selection(body.select) then
     util.fail("rule \"%s\": select must be a selection, such as "
       .. "person:where { ... }", name)
   end
   if getmetatable(body.action) ~= Action then
-    util.fail("rule \"%s\": action must be delete(), keep() or "
-      .. "update { ... }", name)
+    util.fail("rule \"%s\": action must be delete(), delete_all(), keep() "
+      .. "or update { ... }", name)
   end
   if body.reason ~= nil and type(body.reason) ~= "string" then
     util.fail("rule \"%s\": reason must be text", name)
@@ -289,11 +334,55 @@ function api.rule(name)
       local action = body.action
       local rule = { name = name, selection = body.select,
                      entity = body.select.entity, action = action.kind,
-                     reason = body.reason, line = line }
+                     all_rows = action.all_rows, reason = body.reason,
+                     max = body.max, line = line }
       if action.kind == "update" then
         rule.updates = resolve_update(rule.entity, action.values)
       end
       current.rules[#current.rules + 1] = rule
+    end)
+  end
+end
+
+-- guard "name" { entity = person, reason = "...", where = { criteria } }
+-- vetoes deleting the rows that satisfy the criteria; `check =
+-- function(row) ... end` vetoes the rows for which it returns true, where
+-- row holds the entity's fields by name. Either or both may be given.
+function api.guard(name)
+  if type(name) ~= "string" or name == "" then
+    raise_at_script("guard expects a name, such as guard \"open invoice\" "
+      .. "{ ... }")
+  end
+  return function(body)
+    return at_caller(function()
+      if type(body) ~= "table" or getmetatable(body.entity) ~= Entity then
+        util.fail("guard \"%s\": entity must be an entity, such as entity "
+          .. "= person", name)
+      end
+      for key in pairs(body) do
+        if key ~= "entity" and key ~= "reason" and key ~= "where"
+            and key ~= "check" then
+          util.fail("guard \"%s\": unknown key '%s'; a guard has entity, "
+            .. "reason, where and check", name, tostring(key))
+        end
+      end
+      if body.where == nil and body.check == nil then
+        util.fail("guard \"%s\" needs where = { criteria } or check = "
+          .. "function(row)", name)
+      end
+      if body.check ~= nil and type(body.check) ~= "function" then
+        util.fail("guard \"%s\": check must be a function of the row", name)
+      end
+      local definition = body.entity.definition
+      local guard = { name = name, entity = definition,
+                      reason = body.reason or name, check = body.check }
+      if type(guard.reason) ~= "string" then
+        util.fail("guard \"%s\": reason must be text", name)
+      end
+      if body.where ~= nil then
+        guard.selection = compile_where(definition, { body.where })
+      end
+      current.guards[#current.guards + 1] = guard
     end)
   end
 end
@@ -305,7 +394,7 @@ end
 -- source, digest (SHA-256 of the text), model and rules in order.
 function policy.load(text, source, options)
   current = { db = options.db, now = options.now, rules = {}, names = {},
-              resolve_model = options.resolve_model }
+              guards = {}, resolve_model = options.resolve_model }
   local ok, message = pcall(sandbox.run, text, source,
     sandbox.environment(api))
   local state = current
@@ -323,6 +412,9 @@ function policy.load(text, source, options)
     digest = native.sha256(text),
     model = state.model,
     rules = state.rules,
+    guards = state.guards,
+    max_per_rule = header.max_per_rule,
+    max_per_run = header.max_per_run,
   }
 end
 

@@ -79,6 +79,9 @@ local function write_rule(out, rule)
   if #rule.samples > 0 then
     out("  sample: " .. samples_line(rule.samples))
   end
+  for _, problem in ipairs(rule.problems) do
+    out("  STOP: " .. problem)
+  end
   out("")
 end
 
@@ -120,6 +123,11 @@ function report.text(plan, run, out)
     end
   end
   out("")
+  if #plan.problems > 0 then
+    out("This plan cannot be applied:")
+    for _, problem in ipairs(plan.problems) do out("  " .. problem) end
+    out("")
+  end
   out("Plan digest: " .. report.short_digest(plan.digest))
 end
 
@@ -156,6 +164,7 @@ local function rule_json(rule)
     selected = #rule.ids, excluded = rule.excluded,
     acting = #rule.acting, criteria = json.array(rule.criteria),
     effects = effects, vetoes = vetoes, samples = samples_json(rule.samples),
+    problems = json.array(rule.problems), all_rows = rule.all_rows or false,
   }
 end
 
@@ -170,6 +179,7 @@ function report.json(plan, run)
     now = dates.format(run.now), rules = rules,
     totals = json.array(report.totals(plan)),
     digest = plan.digest, short_digest = report.short_digest(plan.digest),
+    problems = json.array(plan.problems),
   }, true)
 end
 

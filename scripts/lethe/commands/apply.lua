@@ -1,6 +1,7 @@
 -- lethe apply: carry out a policy, or a saved plan, after confirmation.
 
 local args = require "lethe.args"
+local erasure = require "lethe.erasure"
 local executor = require "lethe.executor"
 local idset = require "lethe.idset"
 local native = require "lethe.native"
@@ -39,7 +40,14 @@ Options:
   --model MODEL   model file or bundled model name
   --now TIME      reference time, UTC (default: the current time)
   --as USER       the acting user (default: the login name)
+  --all-rows ENTITY
+                  confirm a delete_all() rule that empties ENTITY's table
   --yes DIGEST    confirm without a prompt; DIGEST is the plan digest
+  --vacuum        rebuild the database file after the run (slower; frees
+                  space and leaves no old page behind)
+  --skip-erasure-steps
+                  leave out secure_delete, the full-text index purge and
+                  the file check; for testing what they prevent
   --samples N     sample rows shown per rule (default 5)
   --json          print the plan as a JSON document
 ]],
@@ -174,7 +182,9 @@ function command.run(arguments)
   local options, positional = args.parse("apply", arguments, {
     db = "value", model = "value", now = "value", json = "flag",
     samples = "value", as = "value", yes = "value", plan = "value",
-    ["only-still-matching"] = "flag", rule = "value", only = "value" },
+    ["only-still-matching"] = "flag", rule = "value", only = "value",
+    ["all-rows"] = "value", vacuum = "flag",
+    ["skip-erasure-steps"] = "flag" },
     { "POLICY?" })
   if options.help then io.stdout:write(command.help) return 0 end
   local user = options.as or native.username()
@@ -198,12 +208,18 @@ function command.run(arguments)
     run, plan = prepare_policy_run(options, positional)
   end
   plan_command.print(plan, run, options.json)
+  executor.check_problems(plan)
   executor.check_rights(run.db, user, plan, run.db_path)
+  executor.check_all_rows(plan, options["all-rows"])
   confirm(plan, options)
-  executor.apply(run, plan.digest, user)
+  run.vacuum = options.vacuum
+  run.skip_erasure = options["skip-erasure-steps"]
+  local _, check = executor.apply(run, plan.digest, user)
   io.stderr:write(string.format("Applied plan %s as %s.\n",
     report.short_digest(plan.digest), user))
+  if check then io.stderr:write(erasure.describe(check), "\n") end
   run.db:close()
+  if check and not check.verified then return 1 end
   return 0
 end
 
