@@ -317,6 +317,20 @@ static int native_sha256(lua_State *L)
     return 1;
 }
 
+/* native.hmac_sha256(key, message) -> 64 hex digits. [-2, +1, m] */
+static int native_hmac_sha256(lua_State *L)
+{
+    size_t key_size, message_size;
+    const char *key = luaL_checklstring(L, 1, &key_size);
+    const char *message = luaL_checklstring(L, 2, &message_size);
+    unsigned char digest[32];
+    char hex[65];
+    sha256_hmac(key, key_size, message, message_size, digest);
+    sha256_hex(digest, hex);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
 static bool hash_id(uint32_t id, void *context)
 {
     unsigned char bytes[4] = {(unsigned char)id, (unsigned char)(id >> 8),
@@ -370,13 +384,15 @@ static int native_read_file(lua_State *L)
     return 1;
 }
 
-/* native.write_file(path, text) -> true | nil, message. */
+/* native.write_file(path, text [, "append"]) -> true | nil, message.
+ * Creates or replaces the file, or appends to it. */
 static int native_write_file(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     size_t length;
     const char *text = luaL_checklstring(L, 2, &length);
-    FILE *file = fopen(path, "wb");
+    int append = strcmp(luaL_optstring(L, 3, "replace"), "append") == 0;
+    FILE *file = fopen(path, append ? "ab" : "wb");
     int ok = file && fwrite(text, 1, length, file) == length;
     if (file && fclose(file) != 0)
         ok = 0;
@@ -538,6 +554,7 @@ static const luaL_Reg native_functions[] = {
     {"open", native_open},
     {"create_database", native_create_database},
     {"sha256", native_sha256},
+    {"hmac_sha256", native_hmac_sha256},
     {"set_digest", native_set_digest},
     {"embedded", native_embedded},
     {"read_file", native_read_file},

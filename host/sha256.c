@@ -128,3 +128,31 @@ void sha256_hex(const unsigned char digest[32], char hex[65])
     }
     hex[64] = '\0';
 }
+
+void sha256_hmac(const void *key, size_t key_size, const void *message,
+                 size_t message_size, unsigned char digest[32])
+{
+    unsigned char block[64] = {0};
+    if (key_size > sizeof block) {
+        struct sha256 context;
+        sha256_init(&context);
+        sha256_update(&context, key, key_size);
+        sha256_final(&context, block);
+    } else {
+        memcpy(block, key, key_size);
+    }
+    unsigned char inner_pad[64], outer_pad[64], inner[32];
+    for (int i = 0; i < 64; i++) {
+        inner_pad[i] = block[i] ^ 0x36;
+        outer_pad[i] = block[i] ^ 0x5c;
+    }
+    struct sha256 context;
+    sha256_init(&context);
+    sha256_update(&context, inner_pad, sizeof inner_pad);
+    sha256_update(&context, message, message_size);
+    sha256_final(&context, inner);
+    sha256_init(&context);
+    sha256_update(&context, outer_pad, sizeof outer_pad);
+    sha256_update(&context, inner, sizeof inner);
+    sha256_final(&context, digest);
+}

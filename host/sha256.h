@@ -19,6 +19,10 @@ void sha256_init(struct sha256 *context);
 void sha256_update(struct sha256 *context, const void *data, size_t size);
 void sha256_final(struct sha256 *context, unsigned char digest[32]);
 
+/* HMAC-SHA-256 (RFC 2104) of `message` under `key`. */
+void sha256_hmac(const void *key, size_t key_size, const void *message,
+                 size_t message_size, unsigned char digest[32]);
+
 /* Write the 64 lowercase hex digits of `digest` and a NUL to `hex`. */
 void sha256_hex(const unsigned char digest[32], char hex[65]);
 

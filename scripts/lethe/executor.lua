@@ -6,6 +6,9 @@
 
 local dates = require "lethe.dates"
 local erasure = require "lethe.erasure"
+local export = require "lethe.export"
+local keys = require "lethe.keys"
+local ledger = require "lethe.ledger"
 local json = require "lethe.json"
 local native = require "lethe.native"
 local planner = require "lethe.planner"
@@ -142,7 +145,7 @@ local function write_audit(db, run, plan, user)
         policy_digest = run.policy.digest, plan_digest = plan.digest,
         rule = rule.name, action = rule.action, entity = rule.entity.name,
         selected = #rule.ids, vetoed = vetoed, counts = counts_json(rule),
-        ids_digest = native.set_digest(rule.acting),
+        ids_digest = keys.set_digest(rule.acting, run.key),
       })
     end
   end
@@ -163,6 +166,9 @@ local function execute_effects(db, plan)
 end
 
 -- Apply the policy of `run` if its plan still has digest `confirmed`.
+-- Optional fields of `run`: key (bytes for keyed hashes), ledger_path
+-- (append keyed hashes of the erased identities there), export_path
+-- (write the rows about to go there first), vacuum.
 -- Runs in one transaction; on any failure it rolls back and raises.
 -- Returns the plan that was applied and the erasure check's result (nil
 -- when run.skip_erasure is set, which is for tests that must show what
@@ -183,18 +189,25 @@ function executor.apply(run, confirmed, user)
     executor.check_rights(db, user, plan, run.db_path)
     executor.check_problems(plan)
     local values = run.skip_erasure and {} or erasure.collect(db, plan)
+    local lines = run.ledger_path and ledger.lines(db, plan, run.key) or {}
+    if run.export_path then
+      run.exported = export.write(db, plan, run.export_path)
+    end
     local before = table_counts(db)
     execute_effects(db, plan)
     check_counts(before, table_counts(db), plan)
     if not run.skip_erasure then erasure.purge_indexes(db) end
     write_audit(db, run, plan, user)
     db:script("COMMIT")
-    return { plan = plan, values = values }
+    return { plan = plan, values = values, lines = lines }
   end)
   if not ok then
     if db:in_transaction() then db:script("ROLLBACK") end
     error(result, 0)
   end
+  -- NOTE: the ledger is written after the commit, so that it never names
+  -- rows that stayed; a crash between the two loses these lines.
+  if run.ledger_path then ledger.append(run.ledger_path, result.lines) end
   if run.skip_erasure then return result.plan, nil end
   return result.plan, erasure.finish(db, result.values, run.vacuum)
 end

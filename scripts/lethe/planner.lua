@@ -58,6 +58,8 @@ function evaluate(db, selection)
       selection.params, entity.name, entity.table)
   elseif selection.kind == "related" then
     return evaluate_related(db, selection)
+  elseif selection.kind == "ids" then
+    return selection.ids
   end
   local left = evaluate(db, selection.left)
   local right = evaluate(db, selection.right)

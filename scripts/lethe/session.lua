@@ -17,6 +17,22 @@ function session.open_database(path)
   return db
 end
 
+-- The model a database records for itself (lethe_meta 'schema', which
+-- `lethe init` sets to "crm"), or nil.
+function session.database_model(db)
+  local has_meta = db:scalar("SELECT count(*) FROM sqlite_schema WHERE "
+    .. "type = 'table' AND name = 'lethe_meta'") > 0
+  if not has_meta then return nil end
+  return db:scalar("SELECT value FROM lethe_meta WHERE key = 'schema'")
+end
+
+-- Load the model `reference` and check it against the database.
+function session.load_model(reference, db, db_path)
+  local loaded = model.load(reference)
+  model.check_database(loaded, db, db_path)
+  return loaded
+end
+
 -- Read the policy `reference`: a path, or the name of a bundled policy.
 -- Returns its text and its source name for messages.
 function session.read_policy(reference)
@@ -42,25 +58,14 @@ end
 -- at reference time `now`, with the model `model_option` if given, else
 -- the one the policy names, else the database's own.
 function session.load_policy(text, source, db, db_path, now, model_option)
-  local loaded_model
   local function resolve_model(declared)
-    local name = model_option or declared
-    if not name then
-      local has_meta = db:scalar("SELECT count(*) FROM sqlite_schema "
-        .. "WHERE type = 'table' AND name = 'lethe_meta'") > 0
-      if has_meta then
-        name = db:scalar("SELECT value FROM lethe_meta WHERE key = "
-          .. "'schema'")
-      end
-    end
+    local name = model_option or declared or session.database_model(db)
     if not name then
       error(string.format("no model for %s: the policy names none and %s "
         .. "is not a Lethe CRM database; add model = \"...\" to policy "
         .. "{ } or pass --model FILE", source, db_path), 0)
     end
-    loaded_model = model.load(name)
-    model.check_database(loaded_model, db, db_path)
-    return loaded_model
+    return session.load_model(name, db, db_path)
   end
   return policy.load(text, source, { db = db, now = now,
                                      resolve_model = resolve_model })

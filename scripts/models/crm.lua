@@ -164,7 +164,7 @@ return {
     email = {
       table = "email", key = "email_id", label = "address",
       fields = {
-        address = { type = "text", personal = true },
+        address = { type = "text", personal = true, identity = true },
       },
       links = {
         company = { entity = "company", column = "contact_id",
@@ -177,7 +177,7 @@ return {
     phone = {
       table = "phone", key = "phone_id", label = "number",
       fields = {
-        number = { type = "text", personal = true },
+        number = { type = "text", personal = true, identity = true },
       },
       links = {
         company = { entity = "company", column = "contact_id",

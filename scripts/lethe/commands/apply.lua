@@ -3,6 +3,7 @@
 local args = require "lethe.args"
 local erasure = require "lethe.erasure"
 local executor = require "lethe.executor"
+local keys = require "lethe.keys"
 local idset = require "lethe.idset"
 local native = require "lethe.native"
 local plan_command = require "lethe.commands.plan"
@@ -43,6 +44,13 @@ Options:
   --all-rows ENTITY
                   confirm a delete_all() rule that empties ENTITY's table
   --yes DIGEST    confirm without a prompt; DIGEST is the plan digest
+  --export PATH   before deleting, write the rows about to go to PATH:
+                  one JSON document if PATH ends in .json, else one CSV
+                  file per table named PATH-TABLE.csv
+  --ledger FILE   append keyed hashes of the erased ids, e-mail addresses
+                  and phone numbers to FILE, for `lethe reapply`
+  --key-file FILE the secret key for the ledger and the audit digests
+                  (default: the LETHE_KEY_FILE environment variable)
   --vacuum        rebuild the database file after the run (slower; frees
                   space and leaves no old page behind)
   --skip-erasure-steps
@@ -179,18 +187,13 @@ local function prepare_policy_run(options, positional)
 end
 
 function command.run(arguments)
-  local options, positional = args.parse("apply", arguments, {
-    db = "value", model = "value", now = "value", json = "flag",
-    samples = "value", as = "value", yes = "value", plan = "value",
-    ["only-still-matching"] = "flag", rule = "value", only = "value",
-    ["all-rows"] = "value", vacuum = "flag",
-    ["skip-erasure-steps"] = "flag" },
+  local spec = { now = "value", plan = "value",
+    ["only-still-matching"] = "flag", rule = "value", only = "value" }
+  for name, kind in pairs(command.options) do spec[name] = kind end
+  local options, positional = args.parse("apply", arguments, spec,
     { "POLICY?" })
   if options.help then io.stdout:write(command.help) return 0 end
-  local user = options.as or native.username()
-  if not user or user == "" then
-    args.usage_error("apply", "cannot tell who is acting; pass --as USER")
-  end
+  local user = command.user(options, "apply")
   local run, plan
   if options.plan then
     if #positional > 0 then
@@ -207,20 +210,54 @@ function command.run(arguments)
     if #positional == 0 then args.usage_error("apply", "missing POLICY") end
     run, plan = prepare_policy_run(options, positional)
   end
+  return command.carry_out(run, plan, options, user)
+end
+
+-- Print the plan, check it, ask for confirmation and apply it; the part
+-- of the run that apply and reapply share. Options used: json, yes,
+-- all-rows, vacuum, skip-erasure-steps, key-file, ledger, export.
+function command.carry_out(run, plan, options, user)
   plan_command.print(plan, run, options.json)
   executor.check_problems(plan)
   executor.check_rights(run.db, user, plan, run.db_path)
   executor.check_all_rows(plan, options["all-rows"])
-  confirm(plan, options)
   run.vacuum = options.vacuum
+  run.key = keys.read(options["key-file"], run.db_path)
+  run.ledger_path = options.ledger
+  run.export_path = options.export
+  if run.ledger_path and not run.key then
+    error("--ledger needs a key: pass --key-file FILE or set LETHE_KEY_FILE",
+      0)
+  end
+  confirm(plan, options)
   run.skip_erasure = options["skip-erasure-steps"]
   local _, check = executor.apply(run, plan.digest, user)
   io.stderr:write(string.format("Applied plan %s as %s.\n",
     report.short_digest(plan.digest), user))
+  for _, file in ipairs(run.exported or {}) do
+    io.stderr:write("Exported the deleted rows to " .. file .. ".\n")
+  end
   if check then io.stderr:write(erasure.describe(check), "\n") end
   run.db:close()
   if check and not check.verified then return 1 end
   return 0
+end
+
+-- The options that apply and reapply share, for args.parse.
+command.options = {
+  db = "value", model = "value", json = "flag", samples = "value",
+  as = "value", yes = "value", ["all-rows"] = "value", vacuum = "flag",
+  ["skip-erasure-steps"] = "flag", ["key-file"] = "value", ledger = "value",
+  export = "value",
+}
+
+-- The acting user: --as, else the login name.
+function command.user(options, name)
+  local user = options.as or native.username()
+  if not user or user == "" then
+    args.usage_error(name, "cannot tell who is acting; pass --as USER")
+  end
+  return user
 end
 
 return command

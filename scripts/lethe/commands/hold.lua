@@ -3,7 +3,6 @@
 
 local args = require "lethe.args"
 local dates = require "lethe.dates"
-local model = require "lethe.model"
 local native = require "lethe.native"
 local session = require "lethe.session"
 local util = require "lethe.util"
@@ -29,19 +28,12 @@ Options:
 }
 
 local function resolve_model(db, db_path, reference)
-  if not reference then
-    local has_meta = db:scalar("SELECT count(*) FROM sqlite_schema WHERE "
-      .. "type = 'table' AND name = 'lethe_meta'") > 0
-    reference = has_meta and db:scalar("SELECT value FROM lethe_meta "
-      .. "WHERE key = 'schema'")
-  end
+  reference = reference or session.database_model(db)
   if not reference then
     args.usage_error("hold", "%s is not a Lethe CRM database; name its "
       .. "model with --model", db_path)
   end
-  local loaded = model.load(reference)
-  model.check_database(loaded, db, db_path)
-  return loaded
+  return session.load_model(reference, db, db_path)
 end
 
 local function add(db, options, positional)
