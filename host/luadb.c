@@ -20,6 +20,7 @@
 
 #include <lauxlib.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,15 @@ static int connection_close(lua_State *L)
     return 0;
 }
 
+/* Push "MESSAGE (SQL: first 200 bytes of sql)". [-0, +1, m] */
+static void push_sql_message(lua_State *L, const char *message,
+                             const char *sql)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%s (SQL: %.200s)", message, sql);
+    lua_pushstring(L, text);
+}
+
 /* Raise an SQL error after finalizing `statement`. Does not return. */
 static int raise_sql_error(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
                            const char *sql)
@@ -82,12 +92,13 @@ static int raise_sql_error(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
                         "(waited %d ms); try again when it has finished",
                         DB_BUSY_TIMEOUT_MS);
     else
-        lua_pushfstring(L, "%s (SQL: %.200s)", sqlite3_errmsg(db), sql);
+        push_sql_message(L, sqlite3_errmsg(db), sql);
     sqlite3_finalize(statement);
     return lua_error(L);
 }
 
-/* Bind the parameters in the table at `index` (if any). Raises on a value
+/* Bind the parameters in the table at `index` (if any): elements 1 to n,
+ * where n is the table's field n or else its length. Raises on a value
  * that cannot be bound. */
 static void bind_parameters(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
                             int index, const char *sql)
@@ -95,11 +106,22 @@ static void bind_parameters(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
     if (lua_isnoneornil(L, index))
         return;
     luaL_checktype(L, index, LUA_TTABLE);
-    lua_Integer count = luaL_len(L, index);
+    /* A trailing nil does not count in the length of a table, so a table
+     * may say how many parameters it holds in field n. */
+    lua_Integer count;
+    if (lua_getfield(L, index, "n") == LUA_TNUMBER)
+        count = lua_tointeger(L, -1);
+    else
+        count = luaL_len(L, index);
+    lua_pop(L, 1);
     if (count != sqlite3_bind_parameter_count(statement)) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "%d parameters given for %d "
+                 "placeholders", (int)count,
+                 sqlite3_bind_parameter_count(statement));
         sqlite3_finalize(statement);
-        luaL_error(L, "%d parameters given for %d placeholders (SQL: %.200s)",
-                   (int)count, sqlite3_bind_parameter_count(statement), sql);
+        push_sql_message(L, detail, sql);
+        lua_error(L);
     }
     for (int i = 1; i <= count; i++) {
         lua_geti(L, index, i);
@@ -447,6 +469,36 @@ static int native_read_line(lua_State *L)
     return 1;
 }
 
+static volatile sig_atomic_t interrupt_requested;
+
+static void note_interrupt(int signal_number)
+{
+    (void)signal_number;
+    interrupt_requested = 1;
+}
+
+/* native.catch_interrupts(on) makes SIGINT set a flag that
+ * native.interrupted() reads, so that a batched run can stop at a batch
+ * boundary; catch_interrupts(false) restores the default action (the
+ * process ends and SQLite rolls back the open transaction). */
+static int native_catch_interrupts(lua_State *L)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    sigemptyset(&action.sa_mask);
+    action.sa_handler = lua_toboolean(L, 1) ? note_interrupt : SIG_DFL;
+    interrupt_requested = 0;
+    sigaction(SIGINT, &action, NULL);
+    return 0;
+}
+
+/* native.interrupted() -> true once SIGINT arrived while caught. */
+static int native_interrupted(lua_State *L)
+{
+    lua_pushboolean(L, interrupt_requested != 0);
+    return 1;
+}
+
 /* native.time() -> seconds since the epoch, UTC. */
 static int native_time(lua_State *L)
 {
@@ -566,6 +618,8 @@ static const luaL_Reg native_functions[] = {
     {"time", native_time},
     {"stderr", native_stderr},
     {"scan_file", native_scan_file},
+    {"catch_interrupts", native_catch_interrupts},
+    {"interrupted", native_interrupted},
     {NULL, NULL},
 };
 

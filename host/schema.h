@@ -15,7 +15,7 @@
 int schema_create(sqlite3 *db, char **err);
 
 /* Create Lethe's own tables (lethe_meta, lethe_right, lethe_audit,
- * lethe_hold) if they are missing, and give the database a random id. Used on databases of any schema before the first write. */
+ * lethe_hold, lethe_run, lethe_run_effect) if they are missing, and give the database a random id. Used on databases of any schema before the first write. */
 int schema_ensure_lethe_tables(sqlite3 *db, char **err);
 
 /* Fail when the database records a CRM schema version other than the one

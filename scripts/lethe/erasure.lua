@@ -19,6 +19,25 @@ local quote = util.quote
 -- as "Ann" also occurs inside unrelated text.
 erasure.minimum_length = 5
 
+-- The distinct personal-data text values of the rows `ids` of `entity`.
+-- Call before deleting them.
+function erasure.collect_rows(db, entity, ids)
+  local values = {}
+  if not entity then return values end
+  for _, name in ipairs(util.sorted_keys(entity.fields)) do
+    local field = entity.fields[name]
+    if field.personal and field.type == "text" then
+      local rows = db:rows(string.format(
+        "SELECT DISTINCT CAST(%s AS TEXT) AS value FROM %s WHERE %s "
+        .. "IN lethe_ids(?1) AND length(%s) >= ?2",
+        quote(field.column), quote(entity.table), quote(entity.key),
+        quote(field.column)), { ids, erasure.minimum_length })
+      for _, row in ipairs(rows) do values[#values + 1] = row.value end
+    end
+  end
+  return values
+end
+
 -- Collect the distinct personal-data text values of the rows that the
 -- plan's delete effects remove. Call inside the transaction, before the
 -- deletes.
@@ -27,21 +46,11 @@ function erasure.collect(db, plan)
   for _, rule in ipairs(plan.rules) do
     for _, effect in ipairs(rule.effects) do
       if effect.operation == "delete" then
-        local entity = effect.entity
-        for _, name in ipairs(util.sorted_keys(entity.fields)) do
-          local field = entity.fields[name]
-          if field.personal and field.type == "text" then
-            local rows = db:rows(string.format(
-              "SELECT DISTINCT CAST(%s AS TEXT) AS value FROM %s WHERE %s "
-              .. "IN lethe_ids(?1) AND length(%s) >= ?2",
-              quote(field.column), quote(entity.table), quote(entity.key),
-              quote(field.column)), { effect.ids, erasure.minimum_length })
-            for _, row in ipairs(rows) do
-              if not seen[row.value] then
-                seen[row.value] = true
-                values[#values + 1] = row.value
-              end
-            end
+        for _, value in ipairs(erasure.collect_rows(db, effect.entity,
+            effect.ids)) do
+          if not seen[value] then
+            seen[value] = true
+            values[#values + 1] = value
           end
         end
       end
@@ -89,9 +98,16 @@ function erasure.finish(db, values, vacuum)
   if mode == "wal" then db:scalar("PRAGMA wal_checkpoint(TRUNCATE)") end
   if vacuum then db:script("VACUUM") end
   local path = db:filename()
-  local result = { files = {}, values = #values, residues = {},
+  local result = { files = {}, values = 0, residues = {},
                    verified = true }
-  local searched = values
+  local searched, seen = {}, {}
+  for _, value in ipairs(values) do
+    if not seen[value] then
+      seen[value] = true
+      searched[#searched + 1] = value
+    end
+  end
+  result.values = #searched
   for _, file in ipairs { path, path .. "-wal", path .. "-journal" } do
     result.files[#result.files + 1] = file
     if #searched > 0 then

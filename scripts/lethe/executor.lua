@@ -134,20 +134,28 @@ local function counts_json(rule)
   return json.encode(counts)
 end
 
-local function write_audit(db, run, plan, user)
-  local at = dates.format(native.time())
+-- The audit rows for applying `plan`: one per rule that is not keep().
+function executor.audit_rows(run, plan, user)
+  local at, rows = dates.format(native.time()), {}
   for _, rule in ipairs(plan.rules) do
     if rule.action ~= "keep" then
       local vetoed = 0
       for _, veto in ipairs(rule.vetoes) do vetoed = vetoed + #veto.ids end
-      rights.audit(db, {
+      rows[#rows + 1] = {
         at = at, user = user, policy = run.policy.name,
         policy_digest = run.policy.digest, plan_digest = plan.digest,
         rule = rule.name, action = rule.action, entity = rule.entity.name,
         selected = #rule.ids, vetoed = vetoed, counts = counts_json(rule),
         ids_digest = keys.set_digest(rule.acting, run.key),
-      })
+      }
     end
+  end
+  return rows
+end
+
+local function write_audit(db, run, plan, user)
+  for _, row in ipairs(executor.audit_rows(run, plan, user)) do
+    rights.audit(db, row)
   end
 end
 
@@ -165,6 +173,22 @@ local function execute_effects(db, plan)
   end
 end
 
+-- Plan again inside the write transaction and check that the plan is the
+-- one confirmed, that `user` may apply it and that it breaks no cap.
+function executor.plan_locked(run, confirmed, user)
+  local plan = planner.plan(run, run.policy)
+  if plan.digest ~= confirmed then
+    util.fail("the database changed since the plan was shown (plan digest "
+      .. "now %s); nothing was changed. Review the new plan and confirm "
+      .. "its digest", report.short_digest(plan.digest))
+  end
+  executor.check_rights(run.db, user, plan, run.db_path)
+  executor.check_problems(plan)
+  return plan
+end
+
+executor.effect_sql = effect_sql
+
 -- Apply the policy of `run` if its plan still has digest `confirmed`.
 -- Optional fields of `run`: key (bytes for keyed hashes), ledger_path
 -- (append keyed hashes of the erased identities there), export_path
@@ -180,14 +204,7 @@ function executor.apply(run, confirmed, user)
   db:script("BEGIN IMMEDIATE")
   db:ensure_lethe_tables()
   local ok, result = pcall(function()
-    local plan = planner.plan(run, run.policy)
-    if plan.digest ~= confirmed then
-      util.fail("the database changed since the plan was shown (plan "
-        .. "digest now %s); nothing was changed. Review the new plan and "
-        .. "confirm its digest", report.short_digest(plan.digest))
-    end
-    executor.check_rights(db, user, plan, run.db_path)
-    executor.check_problems(plan)
+    local plan = executor.plan_locked(run, confirmed, user)
     local values = run.skip_erasure and {} or erasure.collect(db, plan)
     local lines = run.ledger_path and ledger.lines(db, plan, run.key) or {}
     if run.export_path then

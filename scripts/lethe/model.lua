@@ -182,6 +182,7 @@ end
 -- A database without the model's tables is the most common mistake: the
 -- message says which model and file do not fit together.
 function model.check_database(definition, db, db_path)
+  model.find_unmodelled_references(definition, db)
   for _, name in ipairs(util.sorted_keys(definition.entities)) do
     local entity = definition.entities[name]
     local columns = table_columns(db, entity.table)
@@ -216,6 +217,40 @@ function model.check_database(definition, db, db_path)
           .. "NOT NULL; use cascade or restrict", definition.name, name,
           link.name, entity.table, link.column)
       end
+    end
+  end
+end
+
+-- Give each entity the foreign keys of the database that point at its
+-- table but that no link of the model describes: entity.unmodelled is a
+-- list of { table, column, references, on_delete }. Deleting rows that
+-- such a key points at would change rows the plan does not show.
+function model.find_unmodelled_references(definition, db)
+  local by_table = {}
+  for _, entity in pairs(definition.entities) do
+    entity.unmodelled = {}
+    by_table[entity.table:lower()] = entity
+  end
+  local covered = {}
+  for _, entity in pairs(definition.entities) do
+    for _, link in pairs(entity.links) do
+      covered[entity.table:lower() .. "\0" .. link.column:lower()] = true
+    end
+  end
+  local keys = db:rows([[
+    SELECT m.name AS child, f."from" AS child_column, f."table" AS parent,
+           f."to" AS parent_column, f.on_delete AS on_delete
+    FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
+    WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq]])
+  for _, key in ipairs(keys) do
+    local parent = by_table[key.parent:lower()]
+    if parent and not covered[key.child:lower() .. "\0"
+        .. key.child_column:lower()] then
+      parent.unmodelled[#parent.unmodelled + 1] = {
+        table = key.child, column = key.child_column,
+        references = key.parent_column or parent.key,
+        on_delete = key.on_delete,
+      }
     end
   end
 end

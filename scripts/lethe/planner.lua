@@ -514,6 +514,37 @@ local function check_run_caps(db, policy, rules, problems)
   end
 end
 
+-- Foreign keys the model does not describe ----------------------------------------
+
+-- Problems for rows of the database that point at rows the plan deletes
+-- through a foreign key that no link of the model describes: SQLite would
+-- delete them, clear them or refuse the delete, and the plan would not
+-- show it.
+local function check_unmodelled(db, plan_rules, problems)
+  for _, rule in ipairs(plan_rules) do
+    for _, effect in ipairs(rule.effects) do
+      local entity = effect.entity
+      if effect.operation == "delete" then
+        for _, reference in ipairs(entity.unmodelled or {}) do
+          local count = db:scalar(string.format(
+            "SELECT count(*) FROM %s c WHERE c.%s IN (SELECT p.%s FROM %s p "
+            .. "WHERE p.%s IN lethe_ids(?1))", quote(reference.table),
+            quote(reference.column), quote(reference.references),
+            quote(entity.table), quote(entity.key)), { effect.ids })
+          if count > 0 then
+            problems[#problems + 1] = string.format("%d rows of table %s "
+              .. "point at %s rows that rule \"%s\" deletes (column %s, ON "
+              .. "DELETE %s), but the model has no link for them; add one "
+              .. "with its delete rule so that the plan shows them", count,
+              reference.table, entity.table, rule.name, reference.column,
+              reference.on_delete)
+          end
+        end
+      end
+    end
+  end
+end
+
 -- Planning a policy -------------------------------------------------------------
 
 -- Plan every rule of `policy` in order. `run` has db, now, samples (rows
@@ -576,6 +607,7 @@ function planner.plan(run, policy)
       problems)
   end
   check_run_caps(db, policy, rules, problems)
+  check_unmodelled(db, rules, problems)
   return { rules = rules, digest = plan_digest(rules), problems = problems }
 end
 

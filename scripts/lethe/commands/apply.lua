@@ -1,6 +1,7 @@
 -- lethe apply: carry out a policy, or a saved plan, after confirmation.
 
 local args = require "lethe.args"
+local batches = require "lethe.batches"
 local erasure = require "lethe.erasure"
 local executor = require "lethe.executor"
 local keys = require "lethe.keys"
@@ -10,6 +11,7 @@ local plan_command = require "lethe.commands.plan"
 local planfile = require "lethe.planfile"
 local planner = require "lethe.planner"
 local report = require "lethe.report"
+local rights = require "lethe.rights"
 local session = require "lethe.session"
 
 local command = {
@@ -51,6 +53,11 @@ Options:
                   and phone numbers to FILE, for `lethe reapply`
   --key-file FILE the secret key for the ledger and the audit digests
                   (default: the LETHE_KEY_FILE environment variable)
+  --batch-size N  apply in batches of N rows, each committed on its own,
+                  for very large runs; an interrupted run (Ctrl-C, a
+                  crash) has committed whole batches only
+  --resume        finish the interrupted batched run of --db, on the ids
+                  it froze when it started
   --vacuum        rebuild the database file after the run (slower; frees
                   space and leaves no old page behind)
   --skip-erasure-steps
@@ -188,12 +195,14 @@ end
 
 function command.run(arguments)
   local spec = { now = "value", plan = "value",
-    ["only-still-matching"] = "flag", rule = "value", only = "value" }
+    ["only-still-matching"] = "flag", rule = "value", only = "value",
+    resume = "flag" }
   for name, kind in pairs(command.options) do spec[name] = kind end
   local options, positional = args.parse("apply", arguments, spec,
     { "POLICY?" })
   if options.help then io.stdout:write(command.help) return 0 end
   local user = command.user(options, "apply")
+  if options.resume then return command.resume(options, user) end
   local run, plan
   if options.plan then
     if #positional > 0 then
@@ -229,18 +238,86 @@ function command.carry_out(run, plan, options, user)
     error("--ledger needs a key: pass --key-file FILE or set LETHE_KEY_FILE",
       0)
   end
+  local batch_size = options["batch-size"]
+    and args.integer("apply", "batch-size",
+      options["batch-size"], 1)
   confirm(plan, options)
   run.skip_erasure = options["skip-erasure-steps"]
-  local _, check = executor.apply(run, plan.digest, user)
-  io.stderr:write(string.format("Applied plan %s as %s.\n",
-    report.short_digest(plan.digest), user))
+  run.model = run.policy.model
+  local check, outcome, state
+  if batch_size then
+    outcome, check, state = batches.apply(run, plan.digest, user, batch_size)
+  else
+    local _
+    _, check = executor.apply(run, plan.digest, user)
+  end
   for _, file in ipairs(run.exported or {}) do
     io.stderr:write("Exported the deleted rows to " .. file .. ".\n")
   end
+  return command.report_outcome(run, check, outcome, state, string.format(
+    "Applied plan %s as %s.", report.short_digest(plan.digest), user))
+end
+
+-- Print how a run ended and return the exit status: 1 when a batched run
+-- stopped early or the erasure check found copies.
+function command.report_outcome(run, check, outcome, state, done_message)
+  if outcome == "stopped" then
+    io.stderr:write(string.format("Stopped after %d of %d rows, every "
+      .. "finished batch committed; resume with `lethe apply --resume --db "
+      .. "%s`.\n", state.done_rows, state.total_rows, run.db_path))
+    run.db:close()
+    return 1
+  end
+  io.stderr:write(done_message, "\n")
   if check then io.stderr:write(erasure.describe(check), "\n") end
   run.db:close()
   if check and not check.verified then return 1 end
   return 0
+end
+
+local function rights_for_effects(db)
+  local needed = {}
+  for _, row in ipairs(db:rows("SELECT DISTINCT operation FROM "
+      .. "lethe_run_effect e JOIN lethe_run r USING (run_id) WHERE "
+      .. "r.state = 'running'")) do
+    needed[row.operation == "update" and "update" or "delete"] = true
+  end
+  return needed
+end
+
+-- lethe apply --resume: finish the unfinished batched run of --db.
+function command.resume(options, user)
+  if not options.db then args.usage_error("apply", "--resume needs --db FILE") end
+  local db = session.open_database(options.db)
+  local state = batches.unfinished(db)
+  if not state then
+    db:close()
+    error(string.format("%s has no unfinished batched run to resume",
+      options.db), 0)
+  end
+  for right in pairs(rights_for_effects(db)) do
+    if not rights.holds(db, user, right) then
+      db:close()
+      error(string.format("user %s does not hold the %s right on %s; an "
+        .. "administrator grants it with `lethe grant %s %s --db %s`", user,
+        right, options.db, user, right, options.db), 0)
+    end
+  end
+  local reference = options.model or session.database_model(db)
+  local run = { db = db, db_path = options.db, vacuum = options.vacuum,
+                skip_erasure = options["skip-erasure-steps"],
+                ledger_path = options.ledger,
+                model = reference and session.load_model(reference, db,
+                  options.db) or nil }
+  db:script(run.skip_erasure and "PRAGMA secure_delete = OFF"
+    or "PRAGMA secure_delete = ON")
+  io.stderr:write(string.format("Resuming batched run %d of plan %s: %d of "
+    .. "%d rows were done.\n", state.run_id,
+    report.short_digest(state.plan_digest), state.done_rows,
+    state.total_rows))
+  local outcome, check = batches.process(run, state)
+  return command.report_outcome(run, check, outcome, state, string.format(
+    "Finished batched run %d as %s.", state.run_id, user))
 end
 
 -- The options that apply and reapply share, for args.parse.
@@ -248,7 +325,7 @@ command.options = {
   db = "value", model = "value", json = "flag", samples = "value",
   as = "value", yes = "value", ["all-rows"] = "value", vacuum = "flag",
   ["skip-erasure-steps"] = "flag", ["key-file"] = "value", ledger = "value",
-  export = "value",
+  export = "value", ["batch-size"] = "value",
 }
 
 -- The acting user: --as, else the login name.

@@ -1,0 +1,250 @@
+-- Batched runs: for very large plans, apply in batches that each commit
+-- on their own, so that a run stopped at any moment has committed whole
+-- batches only, knows exactly how many rows it changed, and resumes on
+-- the same frozen ids.
+--
+-- The run is first frozen in one transaction: the plan is checked as for
+-- a single-transaction apply, and every effect's id set, the audit rows
+-- and the ledger lines are stored in lethe_run and lethe_run_effect.
+-- Each batch then changes up to batch_size rows of one effect and
+-- records its progress in the same transaction. Effects run in the
+-- plan's order (links cleared and children deleted before their parents),
+-- so every committed state satisfies the foreign keys.
+
+local erasure = require "lethe.erasure"
+local executor = require "lethe.executor"
+local export = require "lethe.export"
+local idset = require "lethe.idset"
+local json = require "lethe.json"
+local ledger = require "lethe.ledger"
+local native = require "lethe.native"
+local dates = require "lethe.dates"
+local rights = require "lethe.rights"
+local util = require "lethe.util"
+
+local batches = {}
+
+local quote = util.quote
+
+-- The unfinished run of the database, or nil.
+function batches.unfinished(db)
+  local exists = db:scalar("SELECT count(*) FROM sqlite_schema WHERE type = "
+    .. "'table' AND name = 'lethe_run'") > 0
+  if not exists then return nil end
+  local rows = db:rows("SELECT * FROM lethe_run WHERE state = 'running' "
+    .. "ORDER BY run_id LIMIT 1")
+  return rows[1]
+end
+
+local function store_effects(db, run_id, plan)
+  local position = 0
+  for _, rule in ipairs(plan.rules) do
+    for _, effect in ipairs(rule.effects) do
+      position = position + 1
+      local updates = json.null
+      if effect.updates then
+        updates = json.array()
+        for i, update in ipairs(effect.updates) do
+          updates[i] = json.array({ update.field.column,
+            update.value == nil and json.null or update.value })
+        end
+      end
+      db:exec("INSERT INTO lethe_run_effect (run_id, position, rule, "
+        .. "operation, entity, table_name, key_column, column_name, "
+        .. "updates, ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        { run_id, position, rule.name, effect.operation, effect.entity.name,
+          effect.entity.table, effect.entity.key, effect.column,
+          updates ~= json.null and json.encode(updates) or nil,
+          effect.ids:serialize(), n = 10 })
+    end
+  end
+end
+
+-- Freeze the confirmed plan of `run` as a batched run. Returns its id.
+local function freeze(run, confirmed, user, batch_size)
+  local db = run.db
+  db:script("BEGIN IMMEDIATE")
+  db:ensure_lethe_tables()
+  local ok, result = pcall(function()
+    local unfinished = batches.unfinished(db)
+    if unfinished then
+      util.fail("batched run %d on %s is unfinished; finish it with "
+        .. "`lethe apply --resume --db %s` first", unfinished.run_id,
+        run.db_path, run.db_path)
+    end
+    local plan = executor.plan_locked(run, confirmed, user)
+    if run.export_path then
+      run.exported = export.write(db, plan, run.export_path)
+    end
+    local lines = run.ledger_path and ledger.lines(db, plan, run.key) or {}
+    local total = 0
+    for _, rule in ipairs(plan.rules) do
+      for _, effect in ipairs(rule.effects) do total = total + #effect.ids end
+    end
+    db:exec("INSERT INTO lethe_run (plan_digest, policy, user, batch_size, "
+      .. "state, created, total_rows, audit, ledger) VALUES (?1, ?2, ?3, ?4, "
+      .. "'running', ?5, ?6, ?7, ?8)", { plan.digest, run.policy.name, user,
+      batch_size, dates.format(native.time()), total,
+      json.encode(json.array(executor.audit_rows(run, plan, user))),
+      #lines > 0 and table.concat(lines, "\n") or nil, n = 8 })
+    local run_id = db:scalar("SELECT last_insert_rowid()")
+    store_effects(db, run_id, plan)
+    db:script("COMMIT")
+    return run_id
+  end)
+  if not ok then
+    if db:in_transaction() then db:script("ROLLBACK") end
+    error(result, 0)
+  end
+  return result
+end
+
+local function load_effects(db, run_id)
+  local rows = db:rows("SELECT * FROM lethe_run_effect WHERE run_id = ?1 "
+    .. "ORDER BY position", { run_id })
+  for _, row in ipairs(rows) do
+    row.ids = idset.deserialize(row.ids)
+    row.updates = row.updates and json.decode(row.updates) or nil
+  end
+  return rows
+end
+
+local function effect_sql(effect)
+  local key = quote(effect.key_column)
+  if effect.operation == "delete" then
+    return string.format("DELETE FROM %s WHERE %s IN lethe_ids(?1)",
+      quote(effect.table_name), key), {}
+  elseif effect.operation == "clear" then
+    return string.format("UPDATE %s SET %s = NULL WHERE %s IN lethe_ids(?1)",
+      quote(effect.table_name), quote(effect.column_name), key), {}
+  end
+  local assignments, params = {}, {}
+  for i, update in ipairs(effect.updates) do
+    local value = update[2]
+    params[i] = value ~= json.null and value or nil
+    assignments[i] = string.format("%s = ?%d", quote(update[1]), i + 1)
+  end
+  return string.format("UPDATE %s SET %s WHERE %s IN lethe_ids(?1)",
+    quote(effect.table_name), table.concat(assignments, ", "), key), params
+end
+
+-- The next up to `size` ids of `ids` after `last_id`, as a set.
+local function next_batch(ids, entity, last_id, size)
+  local chosen = {}
+  local remaining = last_id >= 0 and (ids - idset.range(entity, 0, last_id))
+    or ids
+  for id in remaining:ids() do
+    chosen[#chosen + 1] = id
+    if #chosen == size then break end
+  end
+  return idset.from_array(entity, chosen)
+end
+
+local function progress(done, total)
+  if native.isatty(2) then
+    native.stderr(string.format("\r%d of %d rows (%d%%)", done, total,
+      total > 0 and done * 100 // total or 100))
+  end
+end
+
+-- Run one batch of `effect` in its own transaction. Returns the number of
+-- rows changed, or nil when the effect is finished.
+local function run_batch(db, state, effect, values, skip_erasure)
+  local chunk = next_batch(effect.ids, effect.entity, state.last_id,
+    state.batch_size)
+  if #chunk == 0 then return nil end
+  local sql, params = effect_sql(effect)
+  table.insert(params, 1, chunk)
+  db:script("BEGIN IMMEDIATE")
+  local ok, message = pcall(function()
+    if effect.operation == "delete" and not skip_erasure then
+      local more = erasure.collect_rows(db, effect.entity_definition, chunk)
+      table.move(more, 1, #more, #values + 1, values)
+    end
+    local changed = db:exec(sql, params)
+    if changed ~= #chunk then
+      util.fail("%s on %s changed %d rows where the frozen run holds %d; the "
+        .. "database moved during the run. The batch was rolled back",
+        effect.operation, effect.table_name, changed, #chunk)
+    end
+    db:exec("UPDATE lethe_run SET done_rows = done_rows + ?1, effect = ?2, "
+      .. "last_id = ?3 WHERE run_id = ?4", { #chunk, effect.position,
+      chunk:max(), state.run_id })
+    db:script("COMMIT")
+  end)
+  if not ok then
+    if db:in_transaction() then db:script("ROLLBACK") end
+    error(message, 0)
+  end
+  state.last_id = chunk:max()
+  state.done_rows = state.done_rows + #chunk
+  return #chunk
+end
+
+-- Finish the run: merge the full-text indexes, write the audit rows and
+-- mark it done, in one transaction; then append the ledger lines.
+local function finish(run, state, ledger_path)
+  local db = run.db
+  db:script("BEGIN IMMEDIATE")
+  local ok, message = pcall(function()
+    if not run.skip_erasure then erasure.purge_indexes(db) end
+    for _, row in ipairs(json.decode(state.audit)) do
+      rights.audit(db, row)
+    end
+    db:exec("UPDATE lethe_run SET state = 'done', finished = ?1 WHERE "
+      .. "run_id = ?2", { dates.format(native.time()), state.run_id })
+    db:script("COMMIT")
+  end)
+  if not ok then
+    if db:in_transaction() then db:script("ROLLBACK") end
+    error(message, 0)
+  end
+  if ledger_path and state.ledger then
+    ledger.append(ledger_path, { state.ledger })
+  end
+end
+
+-- Process the unfinished run `state` (a lethe_run row) of `run` from where
+-- it stopped. Stops early, with every finished batch committed, when
+-- SIGINT arrives. Returns "done" or "stopped", and the erasure check.
+function batches.process(run, state)
+  local db = run.db
+  local effects = load_effects(db, state.run_id)
+  local values = {}
+  native.catch_interrupts(true)
+  local ok, result = pcall(function()
+    for _, effect in ipairs(effects) do
+      effect.entity_definition = run.model and run.model.entities[effect.entity]
+      if effect.position > state.effect then state.last_id = -1 end
+      if effect.position >= state.effect then
+        state.effect = effect.position
+        while run_batch(db, state, effect, values, run.skip_erasure) do
+          progress(state.done_rows, state.total_rows)
+          if native.interrupted() then return "stopped" end
+        end
+      end
+    end
+    return "done"
+  end)
+  native.catch_interrupts(false)
+  if native.isatty(2) then native.stderr("\n") end
+  if not ok then error(result, 0) end
+  if result == "stopped" then return "stopped", nil end
+  finish(run, state, run.ledger_path)
+  if run.skip_erasure then return "done", nil end
+  return "done", erasure.finish(db, values, run.vacuum)
+end
+
+-- Freeze the confirmed plan of `run` and process it in batches of
+-- `batch_size` rows. Returns as batches.process does, plus the run id.
+function batches.apply(run, confirmed, user, batch_size)
+  run.db:script(run.skip_erasure and "PRAGMA secure_delete = OFF"
+    or "PRAGMA secure_delete = ON")
+  local run_id = freeze(run, confirmed, user, batch_size)
+  local state = run.db:rows("SELECT * FROM lethe_run WHERE run_id = ?1",
+    { run_id })[1]
+  local outcome, check = batches.process(run, state)
+  return outcome, check, state
+end
+
+return batches
