@@ -5,6 +5,7 @@
 
 #include "idset.h"
 #include "schema.h"
+#include "sqlfunctions.h"
 #include "util.h"
 
 #include <errno.h>
@@ -89,7 +90,8 @@ int db_open(const char *path, enum db_mode mode, sqlite3 **out, char **err)
     if (check_readable(db, path, err) != 0 ||
         enable_foreign_keys(db, path, err) != 0 ||
         schema_check_version(db, path, err) != 0 ||
-        idset_sql_register(db, err) != 0) {
+        idset_sql_register(db, err) != 0 ||
+        sqlfunctions_register(db, err) != 0) {
         sqlite3_close(db);
         return -1;
     }

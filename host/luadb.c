@@ -15,6 +15,7 @@
 #include "sample.h"
 #include "scan.h"
 #include "schema.h"
+#include "sqlfunctions.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -260,6 +261,57 @@ static int connection_exec(lua_State *L)
     return 1;
 }
 
+/* db:try_exec(sql [, params]) -> changes | nil, message, kind. Like exec,
+ * but a failure of the statement itself returns nil, SQLite's message and
+ * a kind: "constraint" (a constraint or a trigger's RAISE), "busy" or
+ * "error". Errors in the SQL text or parameters still raise. [-2, +1|3, e] */
+static int connection_try_exec(lua_State *L)
+{
+    sqlite3 *db = check_db(L);
+    const char *sql = luaL_checkstring(L, 2);
+    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    int status;
+    while ((status = sqlite3_step(statement)) == SQLITE_ROW)
+        ;
+    if (status == SQLITE_DONE) {
+        sqlite3_finalize(statement);
+        lua_pushinteger(L, sqlite3_changes64(db));
+        return 1;
+    }
+    int code = sqlite3_extended_errcode(db) & 0xff;
+    lua_pushnil(L);
+    lua_pushstring(L, sqlite3_errmsg(db));
+    lua_pushstring(L, code == SQLITE_CONSTRAINT ? "constraint"
+                      : code == SQLITE_BUSY || code == SQLITE_LOCKED ? "busy"
+                                                                     : "error");
+    sqlite3_finalize(statement);
+    return 3;
+}
+
+/* db:begin_immediate(max_wait_ms) starts a write transaction, trying
+ * again while another connection writes, for up to max_wait_ms in all
+ * (each try also waits the busy timeout). Raises when it gives up.
+ * [-2, +0, e] */
+static int connection_begin_immediate(lua_State *L)
+{
+    sqlite3 *db = check_db(L);
+    lua_Integer max_wait = luaL_optinteger(L, 2, 30000);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        int status = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (status == SQLITE_OK)
+            return 0;
+        int code = status & 0xff;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        lua_Integer waited = (now.tv_sec - start.tv_sec) * 1000 +
+                             (now.tv_nsec - start.tv_nsec) / 1000000;
+        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) ||
+            waited >= max_wait)
+            return raise_sql_error(L, db, NULL, "BEGIN IMMEDIATE");
+    }
+}
+
 /* db:script(sql) runs statements without parameters or results, such as
  * BEGIN IMMEDIATE or COMMIT. [-1, +0, e] */
 static int connection_script(lua_State *L)
@@ -499,6 +551,20 @@ static int native_interrupted(lua_State *L)
     return 1;
 }
 
+/* native.check_regex(pattern) -> true | nil, message. */
+static int native_check_regex(lua_State *L)
+{
+    char *err = NULL;
+    if (sqlfunctions_check_regex(luaL_checkstring(L, 1), &err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        free(err);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* native.time() -> seconds since the epoch, UTC. */
 static int native_time(lua_State *L)
 {
@@ -597,6 +663,8 @@ static const luaL_Reg connection_methods[] = {
     {"script", connection_script},
     {"ids", connection_ids},
     {"in_transaction", connection_in_transaction},
+    {"try_exec", connection_try_exec},
+    {"begin_immediate", connection_begin_immediate},
     {"filename", connection_filename},
     {"ensure_lethe_tables", connection_ensure_lethe_tables},
     {NULL, NULL},
@@ -620,6 +688,7 @@ static const luaL_Reg native_functions[] = {
     {"scan_file", native_scan_file},
     {"catch_interrupts", native_catch_interrupts},
     {"interrupted", native_interrupted},
+    {"check_regex", native_check_regex},
     {NULL, NULL},
 };
 

@@ -44,7 +44,7 @@ static const char lethe_tables_sql[] =
     " position INTEGER NOT NULL, rule TEXT NOT NULL,"
     " operation TEXT NOT NULL, entity TEXT NOT NULL,"
     " table_name TEXT NOT NULL, key_column TEXT NOT NULL,"
-    " column_name TEXT, updates TEXT, ids BLOB NOT NULL,"
+    " statement TEXT NOT NULL, params TEXT NOT NULL, ids BLOB NOT NULL,"
     " PRIMARY KEY (run_id, position));"
     "INSERT INTO lethe_meta (key, value) VALUES"
     " ('database_id', lower(hex(randomblob(16))))"

@@ -20,11 +20,10 @@ local ledger = require "lethe.ledger"
 local native = require "lethe.native"
 local dates = require "lethe.dates"
 local rights = require "lethe.rights"
+local updates = require "lethe.updates"
 local util = require "lethe.util"
 
 local batches = {}
-
-local quote = util.quote
 
 -- The unfinished run of the database, or nil.
 function batches.unfinished(db)
@@ -36,26 +35,54 @@ function batches.unfinished(db)
   return rows[1]
 end
 
+-- Parameters as JSON: the id set (first) as false, the key's placeholder
+-- as {"key": true}, nil as null. The key itself is never stored.
+local function encode_params(params)
+  local list = json.array()
+  for i = 1, params.n or #params do
+    local value = params[i]
+    if i == 1 then
+      value = false
+    elseif value == updates.KEY then
+      value = { key = true }
+    elseif value == nil then
+      value = json.null
+    end
+    list[i] = value
+  end
+  return json.encode(list)
+end
+
+local function decode_params(text, key)
+  local params = json.decode(text)
+  params.n = #params
+  for i = 1, params.n do
+    local value = params[i]
+    if type(value) == "table" and value.key then
+      if not key then
+        util.fail("this run hashes with a key: pass --key-file FILE or set "
+          .. "LETHE_KEY_FILE")
+      end
+      params[i] = key
+    elseif value == json.null then
+      params[i] = nil
+    end
+  end
+  return params
+end
+
 local function store_effects(db, run_id, plan)
   local position = 0
   for _, rule in ipairs(plan.rules) do
     for _, effect in ipairs(rule.effects) do
       position = position + 1
-      local updates = json.null
-      if effect.updates then
-        updates = json.array()
-        for i, update in ipairs(effect.updates) do
-          updates[i] = json.array({ update.field.column,
-            update.value == nil and json.null or update.value })
-        end
-      end
+      local sql, params = executor.effect_sql(effect, updates.KEY)
       db:exec("INSERT INTO lethe_run_effect (run_id, position, rule, "
-        .. "operation, entity, table_name, key_column, column_name, "
-        .. "updates, ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        .. "operation, entity, table_name, key_column, statement, params, "
+        .. "ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         { run_id, position, rule.name, effect.operation, effect.entity.name,
-          effect.entity.table, effect.entity.key, effect.column,
-          updates ~= json.null and json.encode(updates) or nil,
-          effect.ids:serialize(), n = 10 })
+          effect.entity.table, effect.entity.key, sql, encode_params(params),
+          effect.ids:serialize() })
     end
   end
 end
@@ -99,33 +126,14 @@ local function freeze(run, confirmed, user, batch_size)
   return result
 end
 
-local function load_effects(db, run_id)
+local function load_effects(db, run_id, key)
   local rows = db:rows("SELECT * FROM lethe_run_effect WHERE run_id = ?1 "
     .. "ORDER BY position", { run_id })
   for _, row in ipairs(rows) do
     row.ids = idset.deserialize(row.ids)
-    row.updates = row.updates and json.decode(row.updates) or nil
+    row.params = decode_params(row.params, key)
   end
   return rows
-end
-
-local function effect_sql(effect)
-  local key = quote(effect.key_column)
-  if effect.operation == "delete" then
-    return string.format("DELETE FROM %s WHERE %s IN lethe_ids(?1)",
-      quote(effect.table_name), key), {}
-  elseif effect.operation == "clear" then
-    return string.format("UPDATE %s SET %s = NULL WHERE %s IN lethe_ids(?1)",
-      quote(effect.table_name), quote(effect.column_name), key), {}
-  end
-  local assignments, params = {}, {}
-  for i, update in ipairs(effect.updates) do
-    local value = update[2]
-    params[i] = value ~= json.null and value or nil
-    assignments[i] = string.format("%s = ?%d", quote(update[1]), i + 1)
-  end
-  return string.format("UPDATE %s SET %s WHERE %s IN lethe_ids(?1)",
-    quote(effect.table_name), table.concat(assignments, ", "), key), params
 end
 
 -- The next up to `size` ids of `ids` after `last_id`, as a set.
@@ -153,8 +161,8 @@ local function run_batch(db, state, effect, values, skip_erasure)
   local chunk = next_batch(effect.ids, effect.entity, state.last_id,
     state.batch_size)
   if #chunk == 0 then return nil end
-  local sql, params = effect_sql(effect)
-  table.insert(params, 1, chunk)
+  local sql, params = effect.statement, effect.params
+  params[1] = chunk
   db:script("BEGIN IMMEDIATE")
   local ok, message = pcall(function()
     if effect.operation == "delete" and not skip_erasure then
@@ -209,7 +217,7 @@ end
 -- SIGINT arrives. Returns "done" or "stopped", and the erasure check.
 function batches.process(run, state)
   local db = run.db
-  local effects = load_effects(db, state.run_id)
+  local effects = load_effects(db, state.run_id, run.key)
   local values = {}
   native.catch_interrupts(true)
   local ok, result = pcall(function()

@@ -6,6 +6,7 @@
 
 local dates = require "lethe.dates"
 local erasure = require "lethe.erasure"
+local idset = require "lethe.idset"
 local export = require "lethe.export"
 local keys = require "lethe.keys"
 local ledger = require "lethe.ledger"
@@ -24,25 +25,21 @@ local function key_column(entity)
   return quote(entity.key)
 end
 
-local function effect_sql(effect)
+-- The SQL and parameters of one effect; params[1] is its id set. `key`
+-- is bound for keyed hashes (updates.KEY keeps the placeholder).
+local function effect_sql(effect, key)
   local entity = effect.entity
-  if effect.operation == "delete" then
+  if effect.statement then
+    local sql, params = effect.statement(key)
+    params[1] = effect.ids
+    return sql, params
+  elseif effect.operation == "delete" then
     return string.format("DELETE FROM %s WHERE %s IN lethe_ids(?1)",
       quote(entity.table), key_column(entity)), { effect.ids }
-  elseif effect.operation == "clear" then
-    return string.format("UPDATE %s SET %s = NULL WHERE %s IN lethe_ids(?1)",
-      quote(entity.table), quote(effect.column), key_column(entity)),
-      { effect.ids }
   end
-  local assignments, params = {}, { effect.ids }
-  for i, update in ipairs(effect.updates) do
-    params[#params + 1] = update.value
-    assignments[i] = string.format("%s = ?%d", quote(update.field.column),
-      #params)
-  end
-  return string.format("UPDATE %s SET %s WHERE %s IN lethe_ids(?1)",
-    quote(entity.table), table.concat(assignments, ", "),
-    key_column(entity)), params
+  return string.format("UPDATE %s SET %s = NULL WHERE %s IN lethe_ids(?1)",
+    quote(entity.table), quote(effect.column), key_column(entity)),
+    { effect.ids }
 end
 
 -- Row counts of the database's own tables (not SQLite's, not Lethe's, not
@@ -67,18 +64,23 @@ end
 
 local function check_counts(before, after, plan)
   local expected = {}
-  for _, total in ipairs(report.totals(plan)) do
-    if total.operation == "delete" then
-      expected[total.table] = (expected[total.table] or 0) + total.rows
+  for _, rule in ipairs(plan.rules) do
+    for _, effect in ipairs(rule.effects) do
+      local name = effect.entity.table
+      if effect.operation == "delete" then
+        expected[name] = (expected[name] or 0) - #effect.ids
+      elseif effect.operation == "insert" then
+        expected[name] = (expected[name] or 0) + #effect.ids
+      end
     end
   end
   for _, name in ipairs(util.sorted_keys(before)) do
-    local removed = before[name] - (after[name] or 0)
-    if removed ~= (expected[name] or 0) then
-      util.fail("table %s lost %d rows where the plan deleted %d; a foreign "
-        .. "key or trigger that the model does not describe changed it. "
-        .. "Nothing was changed; describe the relation in the model",
-        name, removed, expected[name] or 0)
+    local change = (after[name] or 0) - before[name]
+    if change ~= (expected[name] or 0) then
+      util.fail("table %s changed by %d rows where the plan said %d; a "
+        .. "foreign key or trigger that the model does not describe changed "
+        .. "it. Nothing was changed; describe the relation in the model",
+        name, change, expected[name] or 0)
     end
   end
 end
@@ -129,7 +131,11 @@ local function counts_json(rule)
   local counts = {}
   for _, effect in ipairs(rule.effects) do
     local key = effect.entity.table .. ":" .. effect.operation
-    counts[key] = (counts[key] or 0) + #effect.ids
+    local skipped = #(effect.skipped or {})
+    counts[key] = (counts[key] or 0) + #effect.ids - skipped
+    if skipped > 0 then
+      counts[key .. ":skipped"] = (counts[key .. ":skipped"] or 0) + skipped
+    end
   end
   return json.encode(counts)
 end
@@ -159,19 +165,66 @@ local function write_audit(db, run, plan, user)
   end
 end
 
-local function execute_effects(db, plan)
+-- Update the rows of `effect` one by one, each under a savepoint, and
+-- return the number changed and the skipped rows { id, reason }. Used
+-- when the update as a whole fails on a constraint or a trigger.
+local function update_row_by_row(db, effect, key)
+  local changed, skipped = 0, {}
+  local sql, params = effect_sql(effect, key)
+  for id in effect.ids:ids() do
+    params[1] = idset.from_array(effect.entity.name, { id })
+    db:script("SAVEPOINT lethe_row")
+    local count, message = db:try_exec(sql, params)
+    if count then
+      changed = changed + count
+      db:script("RELEASE lethe_row")
+    else
+      db:script("ROLLBACK TO lethe_row")
+      db:script("RELEASE lethe_row")
+      skipped[#skipped + 1] = { id = id, reason = message }
+    end
+  end
+  return changed, skipped
+end
+
+local function execute_effect(db, rule, effect, key)
+  local sql, params = effect_sql(effect, key)
+  local changed, message, kind = db:try_exec(sql, params)
+  local skipped = {}
+  if not changed and kind == "constraint" and effect.operation == "update" then
+    changed, skipped = update_row_by_row(db, effect, key)
+  elseif not changed then
+    util.fail("rule \"%s\": %s on %s failed: %s; nothing was changed",
+      rule.name, effect.operation, effect.entity.table, message)
+  end
+  if changed + #skipped ~= #effect.ids then
+    util.fail("rule \"%s\": %s on %s changed %d rows where the plan said "
+      .. "%d; nothing was changed", rule.name, effect.operation,
+      effect.entity.table, changed, #effect.ids)
+  end
+  effect.skipped = skipped
+end
+
+local function execute_effects(db, plan, key)
   for _, rule in ipairs(plan.rules) do
     for _, effect in ipairs(rule.effects) do
-      local sql, params = effect_sql(effect)
-      local changed = db:exec(sql, params)
-      if changed ~= #effect.ids then
-        util.fail("rule \"%s\": %s on %s changed %d rows where the plan "
-          .. "said %d; nothing was changed", rule.name, effect.operation,
-          effect.entity.table, changed, #effect.ids)
-      end
+      execute_effect(db, rule, effect, key)
     end
   end
 end
+
+-- Does `plan` delete any row?
+function executor.deletes(plan)
+  for _, rule in ipairs(plan.rules) do
+    for _, effect in ipairs(rule.effects) do
+      if effect.operation == "delete" then return true end
+    end
+  end
+  return false
+end
+
+-- How long apply waits for another writer before it gives up.
+executor.lock_wait_ms = 30000
 
 -- Plan again inside the write transaction and check that the plan is the
 -- one confirmed, that `user` may apply it and that it breaks no cap.
@@ -201,7 +254,7 @@ function executor.apply(run, confirmed, user)
   local db = run.db
   db:script(run.skip_erasure and "PRAGMA secure_delete = OFF"
     or "PRAGMA secure_delete = ON")
-  db:script("BEGIN IMMEDIATE")
+  db:begin_immediate(executor.lock_wait_ms)
   db:ensure_lethe_tables()
   local ok, result = pcall(function()
     local plan = executor.plan_locked(run, confirmed, user)
@@ -211,7 +264,7 @@ function executor.apply(run, confirmed, user)
       run.exported = export.write(db, plan, run.export_path)
     end
     local before = table_counts(db)
-    execute_effects(db, plan)
+    execute_effects(db, plan, run.key)
     check_counts(before, table_counts(db), plan)
     if not run.skip_erasure then erasure.purge_indexes(db) end
     write_audit(db, run, plan, user)
@@ -225,7 +278,9 @@ function executor.apply(run, confirmed, user)
   -- NOTE: the ledger is written after the commit, so that it never names
   -- rows that stayed; a crash between the two loses these lines.
   if run.ledger_path then ledger.append(run.ledger_path, result.lines) end
-  if run.skip_erasure then return result.plan, nil end
+  if run.skip_erasure or not executor.deletes(result.plan) then
+    return result.plan, nil
+  end
   return result.plan, erasure.finish(db, result.values, run.vacuum)
 end
 

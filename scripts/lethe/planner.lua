@@ -6,6 +6,7 @@
 local criteria = require "lethe.criteria"
 local dates = require "lethe.dates"
 local idset = require "lethe.idset"
+local update_planner = require "lethe.update_planner"
 local native = require "lethe.native"
 local util = require "lethe.util"
 
@@ -367,25 +368,6 @@ local function plan_delete(run, root, ids, gone)
   return ids, vetoes, effects, deletes
 end
 
--- Updates ---------------------------------------------------------------------
-
-local function plan_update(db, rule, ids)
-  local entity = rule.entity
-  local differs, params = {}, { ids }
-  for i, update in ipairs(rule.updates) do
-    params[#params + 1] = update.value
-    differs[i] = string.format("t0.%s IS NOT ?%d",
-      quote(update.field.column), #params)
-  end
-  local changing = db:ids(string.format(
-    "SELECT %s FROM %s t0 WHERE %s IN lethe_ids(?1) AND (%s)",
-    key_column(entity, "t0"), quote(entity.table), key_column(entity, "t0"),
-    table.concat(differs, " OR ")), params, entity.name, entity.table)
-  if #changing == 0 then return {} end
-  return { { operation = "update", entity = entity, ids = changing,
-             updates = rule.updates } }
-end
-
 -- Samples ---------------------------------------------------------------------
 
 local function label_of(entity, row)
@@ -425,9 +407,10 @@ end
 local function effect_line(effect)
   local parts = { effect.operation, effect.entity.name, effect.entity.table,
                   effect.column or "", native.set_digest(effect.ids) }
-  for _, update in ipairs(effect.updates or {}) do
-    parts[#parts + 1] = update.field.column .. "=" .. tostring(update.value)
+  for _, item in ipairs(effect.assignments or {}) do
+    parts[#parts + 1] = item.description
   end
+  parts[#parts + 1] = effect.description
   return table.concat(parts, "\t")
 end
 
@@ -572,7 +555,7 @@ function planner.plan(run, policy)
       entity = entity, reason = rule.reason, line = rule.line,
       selected = #selected, excluded = #selected - #ids,
       criteria = descriptions(rule.selection), vetoes = {}, effects = {},
-      ids = ids, all_rows = rule.all_rows, problems = {},
+      ids = ids, all_rows = rule.all_rows, problems = {}, skips = {},
     }
     if rule.action == "delete" then
       local acting, vetoes, effects, deletes = plan_delete(run, entity, ids,
@@ -588,17 +571,21 @@ function planner.plan(run, policy)
       end
       check_rule_caps(db, policy, rule, planned)
     elseif rule.action == "update" then
+      local held = {}
+      apply_holds(run, entity, ids, held)
+      for _, reason in ipairs(util.sorted_keys(held[entity.name] or {})) do
+        local vetoed = held[entity.name][reason]
+        ids = ids - vetoed
+        planned.vetoes[#planned.vetoes + 1] = { reason = reason,
+          ids = vetoed, samples = planner.sample(db, entity, vetoed, 3) }
+      end
       planned.acting = ids
-      planned.effects = plan_update(db, rule, ids)
+      planned.effects, planned.skips = update_planner.plan(run, rule, ids)
     else
       planned.acting = ids
     end
-    local columns = {}
-    for _, update in ipairs(rule.updates or {}) do
-      columns[#columns + 1] = update.field.column
-    end
     planned.samples = planner.sample(db, entity, planned.acting,
-      run.samples or 5, columns)
+      run.samples or 5)
     rules[index] = planned
   end
   local problems = {}

@@ -10,6 +10,7 @@
 local criteria = require "lethe.criteria"
 local native = require "lethe.native"
 local sandbox = require "lethe.sandbox"
+local updates = require "lethe.updates"
 local util = require "lethe.util"
 
 local policy = {}
@@ -137,21 +138,6 @@ end
 
 -- Actions -------------------------------------------------------------------
 
-local null = setmetatable({}, { __tostring = function() return "null" end })
-
-local function check_update_values(values)
-  if type(values) ~= "table" or next(values) == nil then
-    util.fail("update needs a table of fields and values, such as "
-      .. "update { blockEmarketing = true }")
-  end
-  for field in pairs(values) do
-    if type(field) ~= "string" then
-      util.fail("update: field names must be text")
-    end
-  end
-  return values
-end
-
 local api = {}
 
 function api.delete()
@@ -170,45 +156,37 @@ end
 
 function api.update(values)
   return at_caller(function()
-    return setmetatable({ kind = "update",
-                          values = check_update_values(values) }, Action)
+    if type(values) ~= "table" or next(values) == nil then
+      util.fail("update needs a table of fields and values, such as "
+        .. "update { blockEmarketing = true }")
+    end
+    return setmetatable({ kind = "update", values = values }, Action)
   end)
 end
 
-api.null = null
+-- anonymise { field = strategy, ... } or anonymise() for every personal
+-- field: an update that replaces personal data and keeps the row.
+function api.anonymise(spec)
+  return at_caller(function()
+    if spec ~= nil and type(spec) ~= "table" then
+      util.fail("anonymise takes a table of fields and strategies, such as "
+        .. "anonymise { lastname = \"hash\" }")
+    end
+    return setmetatable({ kind = "update", anonymise = spec or {} }, Action)
+  end)
+end
 
--- Resolve update values against the fields of `entity`: each value must
--- suit the field's type. Returns a list of { field, value } sorted by
--- field name, with booleans as 0/1 and null as nil.
-local function resolve_update(entity, values)
-  local resolved = {}
-  for _, name in ipairs(util.sorted_keys(values)) do
-    local field = entity.fields[name]
-    if not field then
-      local names = util.sorted_keys(entity.fields)
-      util.fail("update: unknown field '%s' of entity %s%s", name,
-        entity.name, util.suggestion(name, names))
-    end
-    local value = values[name]
-    if value == null then
-      value = nil
-    elseif field.type == "boolean" then
-      if type(value) ~= "boolean" then
-        util.fail("update: field %s is boolean; use true or false", name)
-      end
-      value = value and 1 or 0
-    elseif field.type == "integer" and math.type(value) ~= "integer"
-        or field.type == "number" and type(value) ~= "number"
-        or (field.type == "text" or field.type == "date")
-          and type(value) ~= "string" then
-      util.fail("update: value %s does not suit %s field %s",
-        tostring(value), field.type, name)
-    elseif field.type == "lookup" then
-      util.fail("update: lookup field %s cannot be set yet", name)
-    end
-    resolved[#resolved + 1] = { field = field, value = value }
+api.null = updates.null
+
+-- The field actions and consent actions of lethe.updates; each raises at
+-- the policy line.
+for name, constructor in pairs(updates.api) do
+  api[name] = function(...)
+    local arguments = table.pack(...)
+    return at_caller(function()
+      return constructor(table.unpack(arguments, 1, arguments.n))
+    end)
   end
-  return resolved
 end
 
 -- Caps --------------------------------------------------------------------------
@@ -336,8 +314,12 @@ function api.rule(name)
                      entity = body.select.entity, action = action.kind,
                      all_rows = action.all_rows, reason = body.reason,
                      max = body.max, line = line }
-      if action.kind == "update" then
-        rule.updates = resolve_update(rule.entity, action.values)
+      if action.anonymise then
+        rule.updates = updates.resolve_anonymise(rule.entity,
+          action.anonymise)
+        rule.anonymise = true
+      elseif action.kind == "update" then
+        rule.updates = updates.resolve(rule.entity, action.values)
       end
       current.rules[#current.rules + 1] = rule
     end)
@@ -418,6 +400,6 @@ function policy.load(text, source, options)
   }
 end
 
-policy.null = null
+policy.null = updates.null
 
 return policy

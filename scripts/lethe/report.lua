@@ -13,6 +13,7 @@ end
 
 local operation_words = {
   delete = "deleted", clear = "link cleared", update = "updated",
+  insert = "inserted",
 }
 
 local function effect_text(effect)
@@ -21,14 +22,35 @@ local function effect_text(effect)
     text = effect.column .. " cleared"
   elseif effect.operation == "update" then
     local fields = {}
-    for i, update in ipairs(effect.updates) do
-      local value = update.value
-      fields[i] = update.field.name .. " = "
-        .. (value == nil and "null" or tostring(value))
+    for i, item in ipairs(effect.assignments) do
+      fields[i] = item.description
     end
-    text = "updated (" .. table.concat(fields, ", ") .. ")"
+    text = "updated (" .. table.concat(fields, "; ") .. ")"
+  elseif effect.operation == "insert" then
+    text = "inserted (" .. effect.description .. ")"
   end
   return text
+end
+
+local function value_text(value, change, side)
+  if side == "after" and change.random then return "(random text)" end
+  if side == "after" and change.hashed then return "(keyed hash)" end
+  if value == nil then return "null" end
+  if type(value) == "number" then return tostring(value) end
+  return string.format("%q", tostring(value))
+end
+
+local function write_preview(out, effect)
+  for _, row in ipairs(effect.preview or {}) do
+    local parts = {}
+    for i, change in ipairs(row.changes) do
+      parts[i] = string.format("%s %s -> %s", change.field,
+        value_text(change.before, change, "before"),
+        value_text(change.after, change, "after"))
+    end
+    out(string.format("      #%s: %s", tostring(row.id),
+      table.concat(parts, ", ")))
+  end
 end
 
 local function sample_text(sample)
@@ -74,7 +96,11 @@ local function write_rule(out, rule)
     for _, effect in ipairs(rule.effects) do
       out(string.format("    %-16s %8d %s", effect.entity.table, #effect.ids,
         effect_text(effect)))
+      write_preview(out, effect)
     end
+  end
+  for _, skip in ipairs(rule.skips or {}) do
+    out(string.format("  skipped: %d %s", #skip.ids, skip.reason))
   end
   if #rule.samples > 0 then
     out("  sample: " .. samples_line(rule.samples))
@@ -145,18 +171,22 @@ local function rule_json(rule)
     effects[i] = { table = effect.entity.table, entity = effect.entity.name,
                    operation = effect.operation, column = effect.column,
                    rows = #effect.ids }
-    if effect.updates then
-      local values = {}
-      for _, update in ipairs(effect.updates) do
-        values[update.field.name] = update.value == nil and json.null
-          or update.value
+    if effect.assignments then
+      local changes = json.array()
+      for j, item in ipairs(effect.assignments) do
+        changes[j] = item.description
       end
-      effects[i].values = values
+      effects[i].changes = changes
     end
+    effects[i].description = effect.description
   end
   for i, veto in ipairs(rule.vetoes) do
     vetoes[i] = { reason = veto.reason, count = #veto.ids,
                   samples = samples_json(veto.samples) }
+  end
+  local skips = json.array()
+  for i, skip in ipairs(rule.skips or {}) do
+    skips[i] = { reason = skip.reason, count = #skip.ids }
   end
   return {
     index = rule.index, name = rule.name, action = rule.action,
@@ -165,6 +195,7 @@ local function rule_json(rule)
     acting = #rule.acting, criteria = json.array(rule.criteria),
     effects = effects, vetoes = vetoes, samples = samples_json(rule.samples),
     problems = json.array(rule.problems), all_rows = rule.all_rows or false,
+    skips = skips,
   }
 end
 

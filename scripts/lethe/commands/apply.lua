@@ -248,14 +248,39 @@ function command.carry_out(run, plan, options, user)
   if batch_size then
     outcome, check, state = batches.apply(run, plan.digest, user, batch_size)
   else
-    local _
-    _, check = executor.apply(run, plan.digest, user)
+    local applied
+    applied, check = executor.apply(run, plan.digest, user)
+    command.report_skips(applied)
   end
   for _, file in ipairs(run.exported or {}) do
     io.stderr:write("Exported the deleted rows to " .. file .. ".\n")
   end
   return command.report_outcome(run, check, outcome, state, string.format(
     "Applied plan %s as %s.", report.short_digest(plan.digest), user))
+end
+
+-- Print the rows that updates skipped, with SQLite's reason, and the
+-- summary of updated and skipped rows.
+function command.report_skips(plan)
+  local updated, skipped = 0, 0
+  for _, rule in ipairs(plan.rules) do
+    for _, effect in ipairs(rule.effects) do
+      if effect.operation == "update" then
+        local rows = effect.skipped or {}
+        updated = updated + #effect.ids - #rows
+        skipped = skipped + #rows
+        for _, row in ipairs(rows) do
+          io.stderr:write(string.format("Skipped %s #%s in rule \"%s\": "
+            .. "%s\n", effect.entity.name, tostring(row.id), rule.name,
+            row.reason))
+        end
+      end
+    end
+  end
+  if updated + skipped > 0 then
+    io.stderr:write(string.format("Updated %d rows, skipped %d.\n", updated,
+      skipped))
+  end
 end
 
 -- Print how a run ended and return the exit status: 1 when a batched run
@@ -307,6 +332,7 @@ function command.resume(options, user)
   local run = { db = db, db_path = options.db, vacuum = options.vacuum,
                 skip_erasure = options["skip-erasure-steps"],
                 ledger_path = options.ledger,
+                key = keys.read(options["key-file"], options.db),
                 model = reference and session.load_model(reference, db,
                   options.db) or nil }
   db:script(run.skip_erasure and "PRAGMA secure_delete = OFF"
