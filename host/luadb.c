@@ -19,12 +19,15 @@
 #include "sha256.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <lauxlib.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -479,6 +482,56 @@ static int native_write_file(lua_State *L)
     return 1;
 }
 
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* native.list_dir(path) -> sorted names of the entries (not . or ..) |
+ * nil, message. [-1, +1|2, m] */
+static int native_list_dir(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    DIR *directory = opendir(path);
+    if (!directory) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot list %s: %s", path, strerror(errno));
+        return 2;
+    }
+    size_t count = 0, capacity = 16;
+    char **names = util_malloc(capacity * sizeof *names);
+    struct dirent *entry;
+    while ((entry = readdir(directory)) != NULL) {
+        if (strcmp(entry->d_name, ".") == 0 ||
+            strcmp(entry->d_name, "..") == 0)
+            continue;
+        if (count == capacity) {
+            capacity *= 2;
+            names = util_realloc(names, capacity * sizeof *names);
+        }
+        names[count++] = util_strdup(entry->d_name);
+    }
+    closedir(directory);
+    qsort(names, count, sizeof *names, compare_strings);
+    lua_createtable(L, (int)count, 0);
+    for (size_t i = 0; i < count; i++) {
+        lua_pushstring(L, names[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+        free(names[i]);
+    }
+    free(names);
+    return 1;
+}
+
+/* native.is_directory(path) -> boolean. */
+static int native_is_directory(lua_State *L)
+{
+    struct stat info;
+    lua_pushboolean(L, stat(luaL_checkstring(L, 1), &info) == 0 &&
+                           S_ISDIR(info.st_mode));
+    return 1;
+}
+
 /* native.username() -> the login name, from the password database, else
  * $USER, else nil. */
 static int native_username(lua_State *L)
@@ -582,10 +635,11 @@ static int native_stderr(lua_State *L)
     return 0;
 }
 
-/* native.create_database(path [, sample]) creates a new database with the
- * default CRM schema; `sample`, a table {persons=, seed=, anchor=,
- * progress=}, also fills it with sample data. On failure the new file is
- * removed. Returns true | nil, message. */
+/* native.create_database(path [, sample [, schema_sql]]) creates a new
+ * database with the default CRM schema, or with `schema_sql` when given;
+ * `sample`, a table {persons=, seed=, anchor=, progress=}, also fills a
+ * CRM database with sample data. On failure the new file is removed.
+ * Returns true | nil, message. */
 static int native_create_database(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -602,10 +656,15 @@ static int native_create_database(lua_State *L)
         options.progress = lua_toboolean(L, -1);
         lua_pop(L, 4);
     }
+    const char *schema_sql = luaL_optstring(L, 3, NULL);
     sqlite3 *db = NULL;
     char *err = NULL;
     int status = db_open(path, DB_NEW, &db, &err);
-    if (status == 0)
+    if (status == 0 && schema_sql)
+        status = db_exec(db, schema_sql, "creating the schema", &err);
+    if (status == 0 && schema_sql)
+        status = schema_ensure_lethe_tables(db, &err);
+    else if (status == 0)
         status = schema_create(db, &err);
     if (status == 0 && with_sample)
         status = sample_generate(db, &options, &err);
@@ -689,6 +748,8 @@ static const luaL_Reg native_functions[] = {
     {"catch_interrupts", native_catch_interrupts},
     {"interrupted", native_interrupted},
     {"check_regex", native_check_regex},
+    {"list_dir", native_list_dir},
+    {"is_directory", native_is_directory},
     {NULL, NULL},
 };
 

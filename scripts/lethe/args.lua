@@ -25,7 +25,7 @@ local short_options = { ["-o"] = "output" }
 
 -- Parse `arguments` for `command`. `spec` maps option names to "value" or
 -- "flag"; `positional_names` names the positional arguments, required
--- unless the name ends in "?".
+-- unless the name ends in "?"; { any = true } accepts any number.
 -- Returns options (with help = true for --help) and the positional list.
 function args.parse(command, arguments, spec, positional_names)
   local options, positional = {}, {}
@@ -61,6 +61,7 @@ function args.parse(command, arguments, spec, positional_names)
     i = i + 1
   end
   if options.help then return options, positional end
+  if positional_names.any then return options, positional end
   if #positional > #positional_names then
     usage_error(command, "unexpected argument '%s'",
       positional[#positional_names + 1])

@@ -85,7 +85,7 @@ local function compile_where(entity, groups)
   local context = criteria.context(current.model, current.db, current.now)
   local sql = criteria.compile(context, entity, "t0", groups)
   return new_selection { kind = "where", entity = entity, sql = sql,
-                         params = context.params,
+                         params = context.params, groups = groups,
                          descriptions = context.descriptions }
 end
 
