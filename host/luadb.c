@@ -4,8 +4,14 @@
  * A connection is a userdata wrapping sqlite3 *. Query methods take SQL and
  * an optional array of parameters (nil, boolean, integer, number, string,
  * or an id set, which binds as a pointer for lethe_ids). SQL errors raise
- * a Lua error with SQLite's message; the statement is finalized first, so
- * no error crosses an SQLite frame.
+ * a Lua error with SQLite's message.
+ *
+ * No Lua error crosses an SQLite frame: SQLite never calls Lua from here
+ * (Lethe registers no SQL function or virtual table written in Lua), and
+ * errors are raised only between SQLite calls. Each prepared statement
+ * lives in a to-be-closed slot on the Lua stack of the C function that
+ * runs it, so that any error unwinding that function finalizes it, memory
+ * errors included (a script's memory limit can make any push fail).
  */
 #include "luadb.h"
 
@@ -28,13 +34,18 @@ struct connection {
     sqlite3 *db;
 };
 
-static sqlite3 *check_db(lua_State *L)
+sqlite3 *luadb_check(lua_State *L, int index)
 {
     struct connection *connection =
-        luaL_checkudata(L, 1, CONNECTION_METATABLE);
+        luaL_checkudata(L, index, CONNECTION_METATABLE);
     if (!connection->db)
-        luaL_error(L, "database connection is closed");
+        luaL_argerror(L, index, "the database connection is closed");
     return connection->db;
+}
+
+static sqlite3 *check_db(lua_State *L)
+{
+    return luadb_check(L, 1);
 }
 
 /* native.open(path, mode) -> connection | nil, message.
@@ -76,10 +87,12 @@ static void push_sql_message(lua_State *L, const char *message,
     lua_pushstring(L, text);
 }
 
-/* Raise an SQL error after finalizing `statement`. Does not return. */
+/* Raise an SQL error; the statement's slot finalizes `statement` as the
+ * error unwinds. Does not return. */
 static int raise_sql_error(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
                            const char *sql)
 {
+    (void)statement;
     int code = sqlite3_errcode(db) & 0xff;
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
         lua_pushfstring(L,
@@ -88,7 +101,6 @@ static int raise_sql_error(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
                         DB_BUSY_TIMEOUT_MS);
     else
         push_sql_message(L, sqlite3_errmsg(db), sql);
-    sqlite3_finalize(statement);
     return lua_error(L);
 }
 
@@ -114,7 +126,6 @@ static void bind_parameters(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
         snprintf(detail, sizeof detail, "%d parameters given for %d "
                  "placeholders", (int)count,
                  sqlite3_bind_parameter_count(statement));
-        sqlite3_finalize(statement);
         push_sql_message(L, detail, sql);
         lua_error(L);
     }
@@ -148,7 +159,6 @@ static void bind_parameters(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
                 break;
             }
             default:
-                sqlite3_finalize(statement);
                 luaL_error(L, "cannot bind a %s as SQL parameter %d",
                            luaL_typename(L, -1), i);
             }
@@ -159,11 +169,49 @@ static void bind_parameters(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
     }
 }
 
+#define STATEMENT_SLOT_METATABLE "lethe.statement_slot"
+
+/* __close and __gc of a statement slot: finalize the statement it holds.
+ * [-0, +0, -] */
+static int close_statement_slot(lua_State *L)
+{
+    sqlite3_stmt **slot = luaL_checkudata(L, 1, STATEMENT_SLOT_METATABLE);
+    sqlite3_finalize(*slot);
+    *slot = NULL;
+    return 0;
+}
+
+/* Push a to-be-closed slot for a statement: the statement stored in it is
+ * finalized when the calling C function returns or an error unwinds it.
+ * [-0, +1, m] */
+static sqlite3_stmt **push_statement_slot(lua_State *L)
+{
+    sqlite3_stmt **slot = lua_newuserdatauv(L, sizeof *slot, 0);
+    *slot = NULL;
+    if (luaL_newmetatable(L, STATEMENT_SLOT_METATABLE)) {
+        lua_pushcfunction(L, close_statement_slot);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, close_statement_slot);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    lua_toclose(L, -1);
+    return slot;
+}
+
+/* Prepare `sql` and bind the parameters at index `parameters`. Pushes the
+ * statement's slot, which owns the statement: callers never finalize it.
+ * Raises on an SQL or binding error. [-0, +1, e] */
 static sqlite3_stmt *prepare(lua_State *L, sqlite3 *db, const char *sql,
                              int parameters)
 {
+    if (lua_gettop(L) < parameters)
+        lua_settop(L, parameters); /* keep the slot off the parameters */
+    sqlite3_stmt **slot = push_statement_slot(L);
     sqlite3_stmt *statement = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) != SQLITE_OK)
+    int status = sqlite3_prepare_v2(db, sql, -1, &statement, NULL);
+    *slot = statement;
+    if (status != SQLITE_OK)
         raise_sql_error(L, db, statement, sql);
     if (!statement)
         luaL_error(L, "empty SQL statement");
@@ -217,7 +265,6 @@ static int connection_rows(lua_State *L)
     }
     if ((limit < 0 || count < limit) && status != SQLITE_DONE)
         raise_sql_error(L, db, statement, sql);
-    sqlite3_finalize(statement);
     return 2;
 }
 
@@ -235,7 +282,6 @@ static int connection_scalar(lua_State *L)
         lua_pushnil(L);
     else
         raise_sql_error(L, db, statement, sql);
-    sqlite3_finalize(statement);
     return 1;
 }
 
@@ -250,7 +296,6 @@ static int connection_exec(lua_State *L)
         ;
     if (status != SQLITE_DONE)
         raise_sql_error(L, db, statement, sql);
-    sqlite3_finalize(statement);
     lua_pushinteger(L, sqlite3_changes64(db));
     return 1;
 }
@@ -268,7 +313,6 @@ static int connection_try_exec(lua_State *L)
     while ((status = sqlite3_step(statement)) == SQLITE_ROW)
         ;
     if (status == SQLITE_DONE) {
-        sqlite3_finalize(statement);
         lua_pushinteger(L, sqlite3_changes64(db));
         return 1;
     }
@@ -278,7 +322,6 @@ static int connection_try_exec(lua_State *L)
     lua_pushstring(L, code == SQLITE_CONSTRAINT ? "constraint"
                       : code == SQLITE_BUSY || code == SQLITE_LOCKED ? "busy"
                                                                      : "error");
-    sqlite3_finalize(statement);
     return 3;
 }
 
@@ -332,12 +375,11 @@ static int connection_ids(lua_State *L)
     sqlite3_stmt *statement = prepare(L, db, sql, 3);
     char *err = NULL;
     if (idset_fill_from_statement(set, statement, table, &err) != 0) {
-        sqlite3_finalize(statement);
         lua_pushstring(L, err);
         free(err);
         return lua_error(L);
     }
-    sqlite3_finalize(statement);
+    lua_pushvalue(L, -2); /* the id set, below the statement's slot */
     return 1;
 }
 

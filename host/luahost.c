@@ -180,6 +180,33 @@ static int native_is_directory(lua_State *L)
     return 1;
 }
 
+/* native.make_directories(path) creates path and its missing parents
+ * (mode 0700). Returns true | nil, message. */
+static int native_make_directories(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    char *copy = util_strdup(path);
+    int ok = 1;
+    for (char *c = copy + 1; ok && *c; c++) {
+        if (*c != '/')
+            continue;
+        *c = '\0';
+        if (mkdir(copy, 0700) != 0 && errno != EEXIST)
+            ok = 0;
+        *c = '/';
+    }
+    if (ok && mkdir(copy, 0700) != 0 && errno != EEXIST)
+        ok = 0;
+    free(copy);
+    if (!ok) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot create %s: %s", path, strerror(errno));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* native.username() -> the login name, from the password database, else
  * $USER, else nil. */
 static int native_username(lua_State *L)
@@ -328,6 +355,7 @@ static const luaL_Reg host_functions[] = {
     {"time", native_time},
     {"stderr", native_stderr},
     {"scan_file", native_scan_file},
+    {"make_directories", native_make_directories},
     {"catch_interrupts", native_catch_interrupts},
     {"interrupted", native_interrupted},
     {"check_regex", native_check_regex},

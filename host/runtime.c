@@ -6,6 +6,8 @@
 #include "embedded.h"
 #include "idset.h"
 #include "luadb.h"
+#include "script_limits.h"
+#include "terminal.h"
 #include "util.h"
 
 #include <lauxlib.h>
@@ -59,6 +61,27 @@ static void install_searchers(lua_State *L)
     lua_setfield(L, -2, "lethe.native");
     lua_pushcfunction(L, idset_open);
     lua_setfield(L, -2, "lethe.idset");
+    lua_pushcfunction(L, terminal_open);
+    lua_setfield(L, -2, "lethe.terminal");
+    lua_pushcfunction(L, script_limits_open);
+    lua_setfield(L, -2, "lethe.limits");
+    lua_pop(L, 1);
+}
+
+/* Scripts share the string metatable with Lethe's own code: hide it
+ * behind __metatable, so that getmetatable("") returns false, and drop
+ * string.dump from the string library, which ("").dump would otherwise
+ * reach. Lethe never dumps functions. */
+static void protect_strings(lua_State *L)
+{
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+    lua_getglobal(L, "string");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
     lua_pop(L, 1);
 }
 
@@ -98,16 +121,18 @@ static int call_main(lua_State *L, int argc, char **argv)
 
 lua_State *runtime_new_state(void)
 {
-    lua_State *L = luaL_newstate();
+    lua_State *L = script_limits_new_state();
     if (!L)
         return NULL;
     luaL_openlibs(L);
+    protect_strings(L);
     install_searchers(L);
     return L;
 }
 
 int runtime_run(int argc, char **argv)
 {
+    script_limits_harden_process();
     lua_State *L = runtime_new_state();
     if (!L) {
         fputs("lethe: cannot create the Lua state (out of memory)\n", stderr);

@@ -4,7 +4,9 @@
 -- to --help and exits with status 2.
 
 local dates = require "lethe.dates"
+local limits = require "lethe.limits"
 local native = require "lethe.native"
+local sandbox = require "lethe.sandbox"
 
 local args = {}
 
@@ -61,6 +63,7 @@ function args.parse(command, arguments, spec, positional_names)
     i = i + 1
   end
   if options.help then return options, positional end
+  args.apply_limits(command, options)
   if positional_names.any then return options, positional end
   if #positional > #positional_names then
     usage_error(command, "unexpected argument '%s'",
@@ -93,5 +96,80 @@ function args.now(command, text)
   return instant
 end
 
+-- Script limits ---------------------------------------------------------
+
+-- The options that limit script code. A command that runs scripts adds
+-- them to its option spec with args.with_limits. args.parse applies them,
+-- and the LETHE_* environment variables, for every command.
+args.limit_options = {
+  ["memory-limit"] = "value", ["instruction-limit"] = "value",
+  ["time-limit"] = "value", ["lua-path"] = "value",
+}
+
+-- Help text for the limit options, appended to a command's help.
+args.limits_help = [[
+
+Script limits (for the policy, its model and its helper modules; 0 turns
+a limit off; LETHE_MEMORY_LIMIT, LETHE_INSTRUCTION_LIMIT, LETHE_TIME_LIMIT
+and LETHE_LUA_PATH in the environment set the same):
+  --memory-limit MB
+                  megabytes that script code may add to the Lua heap
+                  (default 256)
+  --instruction-limit N
+                  Lua instructions that script code may execute in the
+                  run (default 1000000000)
+  --time-limit SECONDS
+                  seconds that script code may run in the run (default 60)
+  --lua-path DIRS folders, separated by ':', where require finds a
+                  policy's helper modules (default: none)
+]]
+
+-- Add the limit options to the option spec `spec` and return it.
+function args.with_limits(spec)
+  for name, kind in pairs(args.limit_options) do spec[name] = kind end
+  return spec
+end
+
+-- The text of option `option`, else of environment variable `variable`,
+-- and where it came from; nil when neither is set.
+local function limit_setting(options, option, variable)
+  if options[option] ~= nil then return options[option], "--" .. option end
+  local value = os.getenv(variable)
+  if value == nil or value == "" then return nil end
+  return value, variable
+end
+
+local function limit_number(command, options, option, variable, maximum,
+                            integer)
+  local text, origin = limit_setting(options, option, variable)
+  if text == nil then return nil end
+  local value = tonumber(text)
+  if integer then value = math.tointeger(value) end
+  if not value or not (value >= 0 and value <= maximum) then
+    usage_error(command, "invalid %s '%s': expected %s from 0 (no limit) "
+      .. "to %.0f", origin, text, integer and "a whole number" or "a number",
+      maximum)
+  end
+  return value
+end
+
+-- Configure the script limits and the helper-module folders from the
+-- limit options in `options` and from the environment; options win.
+function args.apply_limits(command, options)
+  limits.configure {
+    memory_mb = limit_number(command, options, "memory-limit",
+      "LETHE_MEMORY_LIMIT", 1048576, true),
+    instructions = limit_number(command, options, "instruction-limit",
+      "LETHE_INSTRUCTION_LIMIT", 1e18, true),
+    seconds = limit_number(command, options, "time-limit",
+      "LETHE_TIME_LIMIT", 1e9, false),
+  }
+  local path = limit_setting(options, "lua-path", "LETHE_LUA_PATH")
+  if path ~= nil then
+    local folders = {}
+    for folder in path:gmatch("[^:]+") do folders[#folders + 1] = folder end
+    sandbox.configure { module_folders = folders }
+  end
+end
 
 return args

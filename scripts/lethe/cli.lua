@@ -9,7 +9,7 @@ local cli = {}
 -- Commands in the order `lethe --help` lists them; each is the module
 -- lethe.commands.NAME with fields summary, help and run(arguments).
 cli.commands = { "demo", "init", "plan", "apply", "grant", "revoke",
-  "rights", "hold", "audit", "reapply", "test" }
+  "rights", "hold", "audit", "reapply", "test", "repl" }
 
 local function main_help()
   local lines = {

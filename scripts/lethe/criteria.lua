@@ -2,331 +2,82 @@
 --
 -- A criterion names a field of the entity, a field of a parent through a
 -- link ("company.category"), or a relation to child rows ("activities")
--- with `any` or `none` and criteria of its own. Criteria in one group are
--- ANDed; groups are ORed. Values are always bound parameters, and NULL
--- never satisfies a criterion except `empty`.
+-- with `any` or `none` and criteria of its own, or with a counter (see
+-- lethe.criteria.counters). Criteria in one group are ANDed; groups are
+-- ORed. Field, link and relation names are checked against the model and
+-- quoted; values are always bound parameters; NULL never satisfies a
+-- criterion except `empty`.
 --
--- NOTE: text comparisons fold case with SQLite's lower(), which folds
--- ASCII letters only.
+-- A criterion may also be a Lua function of the row, `{ function(row, id)
+-- ... end }`, standing at the top level of a group: it is applied to the
+-- rows that the group's other criteria select (lethe.criteria.predicates).
+--
+-- The operators of each field type live in lethe.criteria.values (text,
+-- numbers, booleans, lookups) and lethe.criteria.dates.
 
-local dates = require "lethe.dates"
+local counters = require "lethe.criteria.counters"
+local date_criteria = require "lethe.criteria.dates"
 local model = require "lethe.model"
+local support = require "lethe.criteria.support"
 local util = require "lethe.util"
+local values = require "lethe.criteria.values"
 
 local criteria = {}
 
 local quote = util.quote
+local describe = support.describe
+local fail = support.fail
+local column_of = support.column_of
+local expect_count = support.expect_count
 
--- A compilation context: the model, the database (for lookup values), the
--- reference time, the parameters collected so far and an alias counter.
+criteria.describe = describe
+
+-- A compilation context: the model, the database (for lookup values and
+-- case folding), the reference time, the parameters collected so far, an
+-- alias counter, the plan's descriptions of resolved values, and the date
+-- fields the criteria read.
 function criteria.context(definition, db, now)
   return { model = definition, db = db, now = now, params = {},
-           aliases = 0, descriptions = {} }
+           aliases = 0, descriptions = {}, prefix = "", date_fields = {},
+           date_field_list = {} }
 end
 
-local function parameter(context, value)
-  local params = context.params
-  params[#params + 1] = value
-  return "?" .. #params
+-- Whether `criterion` is a Lua predicate: { function(row, id) ... end }.
+local function is_predicate(criterion)
+  return type(criterion) == "table" and type(criterion[1]) == "function"
 end
 
-local function new_alias(context)
-  context.aliases = context.aliases + 1
-  return "t" .. context.aliases
+criteria.is_predicate = is_predicate
+
+-- Fields ------------------------------------------------------------------
+
+local function compile_empty(criterion, column, field)
+  expect_count(criterion, 2, "no value")
+  local textual = field.type == "text" or field.type == "date"
+  if criterion[2] == "empty" then
+    return textual and string.format("(%s IS NULL OR %s = '')", column,
+      column) or string.format("%s IS NULL", column)
+  end
+  return textual and string.format("(%s IS NOT NULL AND %s <> '')", column,
+    column) or string.format("%s IS NOT NULL", column)
 end
 
-local function column_of(alias, column)
-  return alias .. "." .. quote(column)
-end
-
-local function describe(value)
-  if type(value) == "table" then
-    local parts = {}
-    for i, item in ipairs(value) do parts[i] = describe(item) end
-    return "{" .. table.concat(parts, ", ") .. "}"
-  end
-  if type(value) == "string" then return string.format("%q", value) end
-  return tostring(value)
-end
-
-local function expect_count(criterion, count, usage)
-  if #criterion ~= count then
-    util.fail("criterion %s: '%s' takes %s", describe(criterion),
-      criterion[2], usage)
-  end
-end
-
-local function expect_list(criterion, value)
-  if type(value) ~= "table" or #value == 0 then
-    util.fail("criterion %s: '%s' needs a non-empty list of values such "
-      .. "as {\"a\", \"b\"}", describe(criterion), criterion[2])
-  end
-  return value
-end
-
--- Text ------------------------------------------------------------------
-
-local function text_value(criterion, value)
-  if type(value) ~= "string" and type(value) ~= "number" then
-    util.fail("criterion %s: expected a text value", describe(criterion))
-  end
-  value = tostring(value)
-  if value == "" then
-    util.fail("criterion %s: the value is empty; use 'empty' or "
-      .. "'not empty' to test whether a field has a value",
-      describe(criterion))
-  end
-  return value
-end
-
-local text_operators = {
-  ["="] = function(c, column, v)
-    return string.format("lower(%s) = lower(%s)", column, c(v))
-  end,
-  ["<>"] = function(c, column, v)
-    return string.format("lower(%s) <> lower(%s)", column, c(v))
-  end,
-  ["is exactly"] = function(c, column, v)
-    return string.format("%s = %s", column, c(v))
-  end,
-  ["is not exactly"] = function(c, column, v)
-    return string.format("%s <> %s", column, c(v))
-  end,
-  contains = function(c, column, v)
-    return string.format("instr(lower(%s), lower(%s)) > 0", column, c(v))
-  end,
-  ["not contains"] = function(c, column, v)
-    return string.format("instr(lower(%s), lower(%s)) = 0", column, c(v))
-  end,
-  ["begins with"] = function(c, column, v)
-    local p = c(v)
-    return string.format("lower(substr(%s, 1, length(%s))) = lower(%s)",
-      column, p, p)
-  end,
-  ["not begins with"] = function(c, column, v)
-    local p = c(v)
-    return string.format("lower(substr(%s, 1, length(%s))) <> lower(%s)",
-      column, p, p)
-  end,
-  ["ends with"] = function(c, column, v)
-    local p = c(v)
-    return string.format("lower(substr(%s, -length(%s))) = lower(%s)",
-      column, p, p)
-  end,
-  ["not ends with"] = function(c, column, v)
-    local p = c(v)
-    return string.format("lower(substr(%s, -length(%s))) <> lower(%s)",
-      column, p, p)
-  end,
-}
-text_operators.equals = text_operators["="]
-text_operators["not equals"] = text_operators["<>"]
-
-local function compile_text(context, criterion, column)
-  local operator = criterion[2]
-  local bind = function(value) return parameter(context, value) end
-  if operator == "one of" or operator == "not one of" then
-    expect_count(criterion, 3, "a list of values")
-    local placeholders = {}
-    for i, value in ipairs(expect_list(criterion, criterion[3])) do
-      placeholders[i] = "lower(" .. bind(text_value(criterion, value)) .. ")"
-    end
-    return string.format("lower(%s) %sIN (%s)", column,
-      operator == "one of" and "" or "NOT ", table.concat(placeholders, ", "))
-  end
-  local build = text_operators[operator]
-  if not build then return nil end
-  expect_count(criterion, 3, "one value")
-  return build(bind, column, text_value(criterion, criterion[3]))
-end
-
--- Numbers -----------------------------------------------------------------
-
-local comparisons = {
-  ["="] = "=", ["<>"] = "<>", ["<"] = "<", [">"] = ">", ["<="] = "<=",
-  [">="] = ">=",
-}
-
-local function number_value(criterion, value, field)
-  if math.type(value) == nil
-      or (field.type == "integer" and math.type(value) ~= "integer") then
-    util.fail("criterion %s: expected %s value", describe(criterion),
-      field.type == "integer" and "an integer" or "a number")
-  end
-  return value
-end
-
-local function compile_number(context, criterion, column, field)
-  local operator = criterion[2]
-  local bind = function(value)
-    return parameter(context, number_value(criterion, value, field))
-  end
-  if comparisons[operator] then
-    expect_count(criterion, 3, "one value")
-    return string.format("%s %s %s", column, comparisons[operator],
-      bind(criterion[3]))
-  end
-  if operator == "between" then
-    expect_count(criterion, 4, "two values, the lower and upper bound")
-    return string.format("%s BETWEEN %s AND %s", column, bind(criterion[3]),
-      bind(criterion[4]))
-  end
-  if operator == "one of" or operator == "not one of" then
-    expect_count(criterion, 3, "a list of values")
-    local placeholders = {}
-    for i, value in ipairs(expect_list(criterion, criterion[3])) do
-      placeholders[i] = bind(value)
-    end
-    return string.format("%s %sIN (%s)", column,
-      operator == "one of" and "" or "NOT ", table.concat(placeholders, ", "))
-  end
-  return nil
-end
-
--- Dates -------------------------------------------------------------------
-
-local function date_value(criterion, value)
-  local instant, reason = dates.parse(value)
-  if not instant then
-    util.fail("criterion %s: invalid date %s: %s", describe(criterion),
-      describe(value), reason)
-  end
-  return instant
-end
-
-local function relative_boundary(context, criterion)
-  expect_count(criterion, 4, "a count and a unit, as in 3, \"years\"")
-  local count, unit = criterion[3], dates.unit(criterion[4])
-  if math.type(count) ~= "integer" or count < 0 then
-    util.fail("criterion %s: the count must be a whole number, 0 or more",
-      describe(criterion))
-  end
-  if not unit then
-    util.fail("criterion %s: unknown unit %s; use days, weeks, months, "
-      .. "quarters or years", describe(criterion), describe(criterion[4]))
-  end
-  return dates.shift(context.now, -count, unit)
-end
-
-local function compile_date(context, criterion, column)
-  local operator = criterion[2]
-  local function at(instant)
-    return "julianday(" .. parameter(context, dates.format(instant)) .. ")"
-  end
-  local value = "julianday(" .. column .. ")"
-  if operator == "before" or operator == "after" then
-    expect_count(criterion, 3, "one date")
-    local instant = date_value(criterion, criterion[3])
-    return string.format("%s %s %s", value, operator == "before" and "<"
-      or ">", at(instant))
-  end
-  if operator == "on" then
-    expect_count(criterion, 3, "one date")
-    local day = dates.format_date(date_value(criterion, criterion[3]))
-    return string.format("date(%s) = %s", column, parameter(context, day))
-  end
-  if operator == "between" then
-    expect_count(criterion, 4, "two dates")
-    local first = date_value(criterion, criterion[3])
-    local last = date_value(criterion, criterion[4])
-    if #criterion[4] == 10 then last = last + 86400 - 1 end
-    return string.format("%s BETWEEN %s AND %s", value, at(first), at(last))
-  end
-  if operator == "older than" or operator == "newer than" then
-    local boundary = relative_boundary(context, criterion)
-    context.descriptions[#context.descriptions + 1] = string.format(
-      "%s %s %d %s: %s %s", criterion[1], operator, criterion[3],
-      criterion[4], operator == "older than" and "before" or "from",
-      dates.format(boundary))
-    return string.format("%s %s %s", value,
-      operator == "older than" and "<" or ">=", at(boundary))
-  end
-  return nil
-end
-
--- Booleans and lookups ----------------------------------------------------
-
-local function compile_boolean(context, criterion, column)
-  local operator, value = criterion[2], criterion[3]
-  if operator == "is true" or operator == "is false" then
-    expect_count(criterion, 2, "no value")
-    value = operator == "is true"
-  elseif operator == "=" then
-    expect_count(criterion, 3, "true or false")
-    if type(value) ~= "boolean" then
-      util.fail("criterion %s: expected true or false", describe(criterion))
-    end
-  else
-    return nil
-  end
-  local _ = context
-  return string.format("%s %s 0", column, value and "<>" or "=")
-end
-
-local function lookup_labels(context, field)
-  local rows = context.db:rows(string.format("SELECT %s AS label FROM %s",
-    quote(field.lookup.label), quote(field.lookup.table)))
-  local labels = {}
-  for i, row in ipairs(rows) do labels[i] = tostring(row.label) end
-  return labels
-end
-
-local function compile_lookup(context, criterion, column, field)
-  local operator = criterion[2]
-  local values
-  if operator == "=" or operator == "<>" then
-    expect_count(criterion, 3, "one value")
-    values = { criterion[3] }
-  elseif operator == "one of" or operator == "not one of" then
-    expect_count(criterion, 3, "a list of values")
-    values = expect_list(criterion, criterion[3])
-  else
-    return nil
-  end
-  local labels = lookup_labels(context, field)
-  local known = {}
-  for _, label in ipairs(labels) do known[label] = true end
-  local placeholders = {}
-  for i, value in ipairs(values) do
-    if not known[tostring(value)] then
-      util.fail("criterion %s: %s is not a value of %s%s",
-        describe(criterion), describe(value), field.name,
-        util.suggestion(tostring(value), labels))
-    end
-    placeholders[i] = parameter(context, tostring(value))
-  end
-  local keys = string.format("SELECT %s FROM %s WHERE %s IN (%s)",
-    quote(field.lookup.key), quote(field.lookup.table),
-    quote(field.lookup.label), table.concat(placeholders, ", "))
-  if operator == "=" or operator == "one of" then
-    return string.format("%s IN (%s)", column, keys)
-  end
-  return string.format("(%s IS NOT NULL AND %s NOT IN (%s))", column, column,
-    keys)
-end
-
-local compilers = {
-  text = compile_text, integer = compile_number, number = compile_number,
-  date = compile_date, boolean = compile_boolean, lookup = compile_lookup,
-}
-
-local function compile_field(context, criterion, alias, field)
+local function compile_field(context, criterion, entity, alias, field)
   local column = column_of(alias, field.column)
   local operator = criterion[2]
   if operator == "empty" or operator == "not empty" then
-    expect_count(criterion, 2, "no value")
-    local text = field.type == "text"
-    if operator == "empty" then
-      return text and string.format("(%s IS NULL OR %s = '')", column, column)
-        or string.format("%s IS NULL", column)
-    end
-    return text and string.format("(%s IS NOT NULL AND %s <> '')", column,
-      column) or string.format("%s IS NOT NULL", column)
+    return compile_empty(criterion, column, field)
   end
-  local sql = compilers[field.type](context, criterion, column, field)
+  local sql
+  if field.type == "date" then
+    sql = date_criteria.compile_field(context, criterion, column, field,
+      entity)
+  else
+    sql = values.compilers[field.type](context, criterion, column, field)
+  end
   if not sql then
-    util.fail("criterion %s: operator '%s' does not apply to %s field '%s'",
-      describe(criterion), tostring(operator), field.type, field.name)
+    fail(criterion, "operator '%s' does not apply to %s field '%s'",
+      tostring(operator), field.type, field.name)
   end
   return sql
 end
@@ -344,21 +95,33 @@ local function nested_group(criterion, first)
       and type(group[1][1]) == "table" then
     group = group[1]
   end
+  for _, item in ipairs(group) do
+    if type(item) ~= "table" then
+      fail(criterion, "unexpected %s after '%s'; the rest must be criteria "
+        .. "on the related rows, such as { \"status\", \"=\", 3 }",
+        describe(item), tostring(criterion[2]))
+    end
+  end
   return group
+end
+
+-- Compile `nested` criteria on `entity` with the plan's descriptions
+-- prefixed by `prefix`.
+local function compile_nested(context, entity, alias, nested, prefix)
+  local outer = context.prefix
+  context.prefix = outer .. prefix
+  local sql = compile_group(context, entity, alias, nested)
+  context.prefix = outer
+  return sql
 end
 
 local function exists(context, criterion, entity, join, nested)
   local operator = criterion[2]
-  if operator ~= "any" and operator ~= "none" then
-    util.fail("criterion %s: '%s' relates to %s rows; use 'any' or 'none', "
-      .. "followed by criteria on them", describe(criterion),
-      criterion[1], entity.name)
-  end
-  local alias = new_alias(context)
+  local alias = support.new_alias(context)
   local condition = join(alias)
   if #nested > 0 then
-    condition = condition .. " AND " .. compile_group(context, entity, alias,
-      nested)
+    condition = condition .. " AND " .. compile_nested(context, entity,
+      alias, nested, criterion[1] .. " " .. operator .. ": ")
   end
   return string.format("%sEXISTS (SELECT 1 FROM %s %s WHERE %s)",
     operator == "none" and "NOT " or "", quote(entity.table), alias,
@@ -366,11 +129,23 @@ local function exists(context, criterion, entity, join, nested)
 end
 
 local function compile_relation(context, criterion, alias, relation)
-  local nested = nested_group(criterion, 3)
+  local operator = criterion[2]
+  if counters.is_counter(operator) then
+    return counters.compile(context, criterion, alias, relation,
+      function(inner_context, child, child_alias, nested)
+        return compile_nested(inner_context, child, child_alias, nested,
+          criterion[1] .. " " .. operator .. ": ")
+      end)
+  end
+  if operator ~= "any" and operator ~= "none" then
+    fail(criterion, "'%s' relates to %s rows; use 'any' or 'none' followed "
+      .. "by criteria on them, or a counter: count, last, first or sum",
+      criterion[1], relation.child.name)
+  end
   return exists(context, criterion, relation.child, function(child_alias)
     return string.format("%s = %s", column_of(child_alias, relation.column),
       column_of(alias, relation.references))
-  end, nested)
+  end, nested_group(criterion, 3))
 end
 
 local function join_parent(link, alias)
@@ -380,13 +155,20 @@ local function join_parent(link, alias)
   end
 end
 
+-- A link to a parent: `empty` when no parent row exists (the column is
+-- NULL or points nowhere), `any` or `none` with criteria on the parent.
 local function compile_link(context, criterion, alias, link)
   local operator = criterion[2]
   if operator == "empty" or operator == "not empty" then
     expect_count(criterion, 2, "no value")
-    local column = column_of(alias, link.column)
-    return string.format("%s IS %sNULL", column,
-      operator == "empty" and "" or "NOT ")
+    operator = operator == "empty" and "none" or "any"
+    return exists(context, { criterion[1], operator }, link.parent,
+      join_parent(link, alias), {})
+  end
+  if operator ~= "any" and operator ~= "none" then
+    fail(criterion, "'%s' links to a %s row; use 'empty', 'not empty', "
+      .. "'any' or 'none' followed by criteria on it, or a field of it as "
+      .. "in \"%s.name\"", criterion[1], link.parent.name, criterion[1])
   end
   return exists(context, criterion, link.parent, join_parent(link, alias),
     nested_group(criterion, 3))
@@ -399,19 +181,26 @@ local compile_criterion
 local function compile_path(context, criterion, entity, alias, head, rest)
   local link = entity.links[head]
   if not link then
-    util.fail("criterion %s: '%s' is not a link of entity %s%s",
-      describe(criterion), head, entity.name,
+    fail(criterion, "'%s' is not a link of entity %s%s", head, entity.name,
       util.suggestion(head, util.sorted_keys(entity.links)))
   end
   local inner = { rest, table.unpack(criterion, 2) }
-  local parent_alias = new_alias(context)
+  local parent_alias = support.new_alias(context)
+  local outer = context.prefix
+  context.prefix = outer .. head .. "."
+  local sql = compile_criterion(context, inner, link.parent, parent_alias)
+  context.prefix = outer
   return string.format("EXISTS (SELECT 1 FROM %s %s WHERE %s AND %s)",
     quote(link.parent.table), parent_alias,
-    join_parent(link, alias)(parent_alias),
-    compile_criterion(context, inner, link.parent, parent_alias))
+    join_parent(link, alias)(parent_alias), sql)
 end
 
 function compile_criterion(context, criterion, entity, alias)
+  if is_predicate(criterion) then
+    fail(criterion, "a Lua function criterion can stand only at the top "
+      .. "level of a selection's criteria, not on related rows or in a "
+      .. "guard's where; use a guard's check = function(row) for guards")
+  end
   if type(criterion) ~= "table" or type(criterion[1]) ~= "string"
       or type(criterion[2]) ~= "string" then
     util.fail("criterion %s: expected { field, operator, value... }",
@@ -424,7 +213,7 @@ function compile_criterion(context, criterion, entity, alias)
   end
   local kind, member = model.member(entity, name)
   if kind == "field" then
-    return compile_field(context, criterion, alias, member)
+    return compile_field(context, criterion, entity, alias, member)
   elseif kind == "link" then
     return compile_link(context, criterion, alias, member)
   elseif kind == "relation" then
@@ -434,15 +223,57 @@ function compile_criterion(context, criterion, entity, alias)
     util.suggestion(name, model.member_names(entity)))
 end
 
-function compile_group(context, entity, alias, group)
+criteria.compile_criterion = compile_criterion
+
+-- Return SQL for the value that `criterion` tests on the row of `entity`
+-- under `alias`, for explaining a record: a field's column (a lookup's
+-- label), or a counter's aggregate. The second result says how to show it:
+-- "epoch" for a counter's last or first date, else nil. Returns nil for
+-- other criteria.
+function criteria.value_sql(context, entity, alias, criterion)
+  if type(criterion) ~= "table" or type(criterion[1]) ~= "string" then
+    return nil
+  end
+  local kind, member = model.member(entity, criterion[1])
+  if kind == "field" then
+    local column = column_of(alias, member.column)
+    if member.type == "lookup" then
+      local lookup = member.lookup
+      return string.format("(SELECT l.%s FROM %s l WHERE l.%s = %s)",
+        quote(lookup.label), quote(lookup.table), quote(lookup.key), column)
+    end
+    return column
+  end
+  if kind == "relation" and counters.is_counter(criterion[2]) then
+    local sql = counters.subquery(context, criterion, alias, member,
+      function(inner_context, child, child_alias, nested)
+        return compile_group(inner_context, child, child_alias, nested)
+      end)
+    local shown = (criterion[2] == "last" or criterion[2] == "first")
+      and "epoch" or nil
+    return sql, shown
+  end
+  return nil
+end
+
+local empty_message = "empty criteria: a selection must say which rows it "
+  .. "wants; use :all() to select every row on purpose"
+
+-- A group as a list of criteria: a lone criterion stands for a group of
+-- one.
+local function as_list(group)
   if type(group) ~= "table" then
     util.fail("expected a list of criteria, got %s", type(group))
   end
-  if type(group[1]) == "string" then group = { group } end
-  if #group == 0 then
-    util.fail("empty criteria: a selection must say which rows it wants; "
-      .. "use :all() to select every row on purpose")
-  end
+  if group[1] ~= nil and type(group[1]) ~= "table" then return { group } end
+  return group
+end
+
+criteria.as_list = as_list
+
+function compile_group(context, entity, alias, group)
+  group = as_list(group)
+  if #group == 0 then util.fail(empty_message) end
   local parts = {}
   for i, criterion in ipairs(group) do
     parts[i] = "(" .. compile_criterion(context, criterion, entity, alias)
@@ -452,17 +283,117 @@ function compile_group(context, entity, alias, group)
 end
 
 -- Compile groups (ORed) of criteria (ANDed) on `entity` into a WHERE
--- expression over `alias`. Raises on an unknown field or a bad value.
+-- expression over `alias`. Raises on an unknown field, a bad value or a
+-- Lua function criterion.
 function criteria.compile(context, entity, alias, groups)
-  if #groups == 0 then
-    util.fail("empty criteria: a selection must say which rows it wants; "
-      .. "use :all() to select every row on purpose")
-  end
+  if #groups == 0 then util.fail(empty_message) end
   local parts = {}
   for i, group in ipairs(groups) do
     parts[i] = "(" .. compile_group(context, entity, alias, group) .. ")"
   end
   return table.concat(parts, " OR ")
+end
+
+-- Selections --------------------------------------------------------------
+
+-- Split a group into its SQL criteria and its Lua predicates.
+local function split_group(group)
+  local sql_part, predicates = {}, {}
+  for _, criterion in ipairs(as_list(group)) do
+    if is_predicate(criterion) then
+      if #criterion > 2 or (criterion[2] ~= nil
+          and type(criterion[2]) ~= "string") then
+        fail(criterion, "a Lua function criterion is { function(row, id) "
+          .. "... end } with an optional description as text after it")
+      end
+      predicates[#predicates + 1] = { check = criterion[1],
+                                      label = criterion[2] }
+    else
+      sql_part[#sql_part + 1] = criterion
+    end
+  end
+  return sql_part, predicates
+end
+
+-- Compile `groups` on `entity` into a selection, a table that
+-- lethe.planner evaluates: { kind = "where", entity, sql, params, groups,
+-- descriptions, date_fields }. When a group holds Lua predicates, the
+-- result is a union of one "where" per group, each with its predicates
+-- (applied after the SQL). `new_context()` returns a fresh context.
+function criteria.selection(new_context, entity, groups)
+  if #groups == 0 then util.fail(empty_message) end
+  local parts, with_predicates = {}, false
+  for i, group in ipairs(groups) do
+    local sql_part, predicates = split_group(group)
+    if #sql_part == 0 and #predicates == 0 then util.fail(empty_message) end
+    parts[i] = { criteria = sql_part, predicates = predicates }
+    with_predicates = with_predicates or #predicates > 0
+  end
+  if not with_predicates then
+    local context = new_context()
+    return { kind = "where", entity = entity, groups = groups,
+             sql = criteria.compile(context, entity, "t0", groups),
+             params = context.params, descriptions = context.descriptions,
+             date_fields = context.date_field_list }
+  end
+  local result
+  for i, part in ipairs(parts) do
+    local context = new_context()
+    local node = { kind = "where", entity = entity, groups = { groups[i] },
+                   sql = "1", params = context.params,
+                   predicates = part.predicates }
+    if #part.criteria > 0 then
+      node.sql = compile_group(context, entity, "t0", part.criteria)
+    end
+    node.descriptions = context.descriptions
+    node.date_fields = context.date_field_list
+    result = result and { kind = "union", entity = entity, left = result,
+                          right = node } or node
+  end
+  return result
+end
+
+-- Unreadable dates ----------------------------------------------------------
+
+local function collect_date_fields(selection, into, seen)
+  for _, item in ipairs(selection.date_fields or {}) do
+    local key = item.table .. "\0" .. item.column
+    if not seen[key] then
+      seen[key] = true
+      into[#into + 1] = item
+    end
+  end
+  for _, child in ipairs { selection.left, selection.right, selection.from } do
+    if child then collect_date_fields(child, into, seen) end
+  end
+  return into
+end
+
+-- For every date field that `selection`'s criteria read, the number of
+-- rows of its table whose value is neither empty nor a date that
+-- lethe_epoch can read, as a list of { entity, field, table, column,
+-- count } with count > 0. Such rows satisfy no date criterion on that
+-- field. `cache` (optional) keeps counts between calls of one run.
+function criteria.unreadable_dates(db, selection, cache)
+  cache = cache or {}
+  local result = {}
+  for _, item in ipairs(collect_date_fields(selection, {}, {})) do
+    local key = item.table .. "\0" .. item.column
+    local count = cache[key]
+    if count == nil then
+      local column = quote(item.column)
+      count = db:scalar(string.format("SELECT count(*) FROM %s WHERE %s IS "
+        .. "NOT NULL AND %s <> '' AND lethe_epoch(%s) IS NULL",
+        quote(item.table), column, column, column))
+      cache[key] = count
+    end
+    if count > 0 then
+      result[#result + 1] = { entity = item.entity, field = item.field,
+                              table = item.table, column = item.column,
+                              count = count }
+    end
+  end
+  return result
 end
 
 return criteria

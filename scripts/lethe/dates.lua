@@ -50,8 +50,10 @@ function dates.instant(year, month, day, hour, minute, second)
     + (hour or 0) * 3600 + (minute or 0) * 60 + (second or 0)
 end
 
--- Return year, month, day, hour, minute, second of an instant.
+-- Return year, month, day, hour, minute, second of an instant; a
+-- fraction of a second is dropped.
 function dates.civil(instant)
+  instant = math.floor(instant)
   local days = instant // 86400
   local seconds = instant - days * 86400
   local year, month, day = civil_from_days(days)
@@ -69,9 +71,52 @@ function dates.format_date(instant)
   return string.format("%04d-%02d-%02d", year, month, day)
 end
 
+-- Read the time of day and zone after the date: "HH:MM", "HH:MM:SS" or
+-- "HH:MM:SS.fraction", then nothing, "Z", or an offset "+HH:MM", "-HH:MM",
+-- "+HHMM", "-HHMM". Returns seconds since midnight UTC (possibly negative
+-- or past a day once the offset is applied), or nil and the reason.
+local function parse_time(rest)
+  local hour, minute, tail = rest:match("^(%d%d):(%d%d)(.*)$")
+  if not hour then
+    return nil, "expected a time as HH:MM or HH:MM:SS after the date"
+  end
+  local second, fraction = 0, 0
+  local digits, after = tail:match("^:(%d%d)(.*)$")
+  if digits then
+    second, tail = tonumber(digits), after
+    local decimals, zone = tail:match("^%.(%d+)(.*)$")
+    if decimals then
+      fraction, tail = tonumber("0." .. decimals), zone
+    elseif tail:sub(1, 1) == "." then
+      return nil, "expected digits after the decimal point of the seconds"
+    end
+  elseif tail:sub(1, 1) == ":" then
+    return nil, "seconds must have two digits"
+  end
+  hour, minute = tonumber(hour), tonumber(minute)
+  if hour > 23 or minute > 59 or second > 59 then
+    return nil, "time of day out of range"
+  end
+  local offset = 0
+  if tail ~= "" and tail ~= "Z" then
+    local sign, zone_hour, zone_minute = tail:match("^([+-])(%d%d):?(%d%d)$")
+    if not sign or tonumber(zone_hour) > 23 or tonumber(zone_minute) > 59
+        then
+      return nil, "expected Z or an offset like +02:00 after the time"
+    end
+    offset = (tonumber(zone_hour) * 3600 + tonumber(zone_minute) * 60)
+      * (sign == "+" and 1 or -1)
+  end
+  local seconds = hour * 3600 + minute * 60 + second - offset
+  if fraction > 0 then return seconds + fraction end
+  return seconds
+end
+
 -- Parse an ISO-8601 date or date and time: 'YYYY-MM-DD', optionally
--- followed by 'T' or a space, 'HH:MM' or 'HH:MM:SS', and 'Z' or an offset
--- '+HH:MM'. Returns the instant, or nil and the reason.
+-- followed by 'T' or a space, 'HH:MM', 'HH:MM:SS' or 'HH:MM:SS.fraction',
+-- and 'Z' or an offset such as '+02:00'. These are the forms that the SQL
+-- function lethe_epoch (host/isodate.c) reads. Returns the instant (an
+-- integer, or a float with a fraction of a second), or nil and the reason.
 function dates.parse(text)
   if type(text) ~= "string" then
     return nil, "expected a date as text"
@@ -87,30 +132,22 @@ function dates.parse(text)
   if day < 1 or day > dates.days_in_month(year, month) then
     return nil, string.format("%04d-%02d has no day %d", year, month, day)
   end
-  local hour, minute, second, offset = 0, 0, 0, 0
+  local seconds = 0
   if rest ~= "" then
-    local h, m, s, zone = rest:match("^[T ](%d%d):(%d%d):?(%d?%d?)(.*)$")
-    if not h then
-      return nil, "expected a time as THH:MM:SS after the date"
+    local separator = rest:sub(1, 1)
+    if separator ~= "T" and separator ~= " " then
+      return nil, "expected 'T' or a space between the date and the time"
     end
-    hour, minute = tonumber(h), tonumber(m)
-    if s ~= "" and #s ~= 2 then
-      return nil, "seconds must have two digits"
-    end
-    second = tonumber(s) or 0
-    if hour > 23 or minute > 59 or second > 59 then
-      return nil, "time of day out of range"
-    end
-    if zone ~= "" and zone ~= "Z" then
-      local sign, zh, zm = zone:match("^([+-])(%d%d):?(%d%d)$")
-      if not sign then
-        return nil, "expected Z or an offset like +02:00 after the time"
-      end
-      offset = (tonumber(zh) * 3600 + tonumber(zm) * 60)
-        * (sign == "+" and 1 or -1)
-    end
+    local reason
+    seconds, reason = parse_time(rest:sub(2))
+    if not seconds then return nil, reason end
   end
-  return dates.instant(year, month, day, hour, minute, second) - offset
+  return dates.instant(year, month, day) + seconds
+end
+
+-- Whether `text` is a date without a time of day ('YYYY-MM-DD').
+function dates.is_date_only(text)
+  return type(text) == "string" and #text == 10
 end
 
 -- Add `count` calendar months, clamping the day to the end of the target
@@ -142,6 +179,77 @@ function dates.shift(instant, count, unit)
   if unit == "quarter" then return dates.add_months(instant, 3 * count) end
   if unit == "year" then return dates.add_months(instant, 12 * count) end
   error("unknown unit " .. tostring(unit))
+end
+
+-- Calendar periods ----------------------------------------------------------
+
+-- Return the start (midnight UTC) of the day that contains `instant`.
+function dates.day_start(instant)
+  instant = math.floor(instant)
+  return instant - instant % 86400
+end
+
+-- Return the start of the `unit` period that contains `instant`: the day,
+-- the week (weeks run from Monday to Sunday), the month, the quarter
+-- (January, April, July, October) or the year.
+function dates.period_start(instant, unit)
+  local day = dates.day_start(instant)
+  if unit == "day" then return day end
+  if unit == "week" then
+    -- 1970-01-01 was a Thursday, three days after a Monday.
+    local weekday = (day // 86400 + 3) % 7
+    return day - weekday * 86400
+  end
+  local year, month = dates.civil(day)
+  if unit == "month" then return dates.instant(year, month, 1) end
+  if unit == "quarter" then
+    return dates.instant(year, month - (month - 1) % 3, 1)
+  end
+  if unit == "year" then return dates.instant(year, 1, 1) end
+  error("unknown unit " .. tostring(unit))
+end
+
+-- The relative periods: how many periods before and after the current
+-- one a range covers, and whether it includes the current one.
+local relative_kinds = {
+  ["this"] = { before = false, current = true, after = false },
+  ["previous"] = { before = true, current = false, after = false },
+  ["next"] = { before = false, current = false, after = true },
+  ["this and previous"] = { before = true, current = true, after = false },
+  ["this and next"] = { before = false, current = true, after = true },
+  ["this, previous and next"] = { before = true, current = true,
+                                  after = true },
+}
+
+-- Whether `name` is a relative period operator ("previous", ...).
+function dates.is_relative(name)
+  return relative_kinds[name] ~= nil
+end
+
+-- Resolve a relative period at reference time `now`: `kind` is one of
+-- "this", "previous", "next", "this and previous", "this and next" and
+-- "this, previous and next"; `count` is the number of whole periods
+-- before and after (ignored for "this"). Returns the first instant of the
+-- range and the first instant after it. "previous" and "next" leave out
+-- the current period: with now on Tuesday 15 October 2019, previous 2
+-- weeks is Monday 30 September to Sunday 13 October.
+function dates.relative_range(now, kind, count, unit)
+  local shape = relative_kinds[kind]
+  assert(shape, "unknown relative period")
+  local current = dates.period_start(now, unit)
+  local next_start = dates.shift(current, 1, unit)
+  local first, after
+  if shape.before then
+    first = dates.shift(current, -count, unit)
+  else
+    first = shape.current and current or next_start
+  end
+  if shape.after then
+    after = dates.shift(current, count + 1, unit)
+  else
+    after = shape.current and next_start or current
+  end
+  return first, after
 end
 
 return dates

@@ -158,7 +158,8 @@ function model.load(reference)
     end
     source = reference .. ".lua"
   end
-  local definition = sandbox.run(text, source, sandbox.environment())
+  local definition = sandbox.copy_data(
+    (sandbox.run(text, source, sandbox.environment())), source)
   return model.check(definition, source)
 end
 

@@ -6,6 +6,7 @@
 local criteria = require "lethe.criteria"
 local dates = require "lethe.dates"
 local idset = require "lethe.idset"
+local predicates = require "lethe.criteria.predicates"
 local update_planner = require "lethe.update_planner"
 local native = require "lethe.native"
 local util = require "lethe.util"
@@ -54,9 +55,10 @@ function evaluate(db, selection)
       key_column(entity, "t0"), quote(entity.table)), {}, entity.name,
       entity.table)
   elseif selection.kind == "where" then
-    return db:ids(string.format("SELECT %s FROM %s t0 WHERE %s",
-      key_column(entity, "t0"), quote(entity.table), selection.sql),
-      selection.params, entity.name, entity.table)
+    return predicates.apply(db, selection, db:ids(string.format(
+      "SELECT %s FROM %s t0 WHERE %s", key_column(entity, "t0"),
+      quote(entity.table), selection.sql), selection.params, entity.name,
+      entity.table))
   elseif selection.kind == "related" then
     return evaluate_related(db, selection)
   elseif selection.kind == "ids" then
@@ -282,7 +284,7 @@ local function apply_restrictions(db, entity, ids, deletes, gone, blocked)
       local leaving = (deletes[child.name] or empty_set(child))
         | (gone[child.name] or empty_set(child))
       local vetoed = parents_with_children(db, link, ids, leaving, true)
-      add_block(blocked, entity, string.format(
+      add_block(blocked, entity, link.reason or string.format(
         "has %s rows, which restrict deletion", link.child.name), vetoed)
     end
   end
@@ -538,6 +540,7 @@ end
 function planner.plan(run, policy)
   local db = run.db
   run.has_holds = has_table(db, "lethe_hold")
+  run.unreadable_dates = {}
   local claimed, deleted = {}, {}
   local rules = {}
   for index, rule in ipairs(policy.rules) do
@@ -555,6 +558,8 @@ function planner.plan(run, policy)
       entity = entity, reason = rule.reason, line = rule.line,
       selected = #selected, excluded = #selected - #ids,
       criteria = descriptions(rule.selection), vetoes = {}, effects = {},
+      unreadable_dates = criteria.unreadable_dates(db, rule.selection,
+        run.unreadable_dates),
       ids = ids, all_rows = rule.all_rows, problems = {}, skips = {},
     }
     if rule.action == "delete" then

@@ -10,16 +10,59 @@
 local criteria = require "lethe.criteria"
 local native = require "lethe.native"
 local sandbox = require "lethe.sandbox"
+local selections = require "lethe.selections"
 local updates = require "lethe.updates"
 local util = require "lethe.util"
 
 local policy = {}
 
 local Selection = {}
-Selection.__index = Selection
-
 local Action = {}
-Action.__index = Action
+
+-- Selection, entity and action objects are empty proxies. Their fields
+-- live here, and only Lethe's own code reads them, so that a policy can
+-- neither change a selection's SQL nor reach the model through one. Type
+-- checks look up kind_of rather than metatables, which scripts cannot
+-- see (__metatable), so that no script can forge an object either.
+local fields_of = setmetatable({}, { __mode = "k" })
+local kind_of = setmetatable({}, { __mode = "k" })
+
+-- Whether the function that indexes an API object, two levels above
+-- this one, is Lethe's own code (an embedded module, see runtime.c).
+local function read_by_lethe()
+  local info = debug.getinfo(3, "S")
+  return info ~= nil and info.source:sub(1, 8) == "=[lethe]"
+end
+
+-- Make `methods` the metatable of one kind of API object: its methods
+-- for everyone, the fields named in `public` for everyone, the other
+-- fields for Lethe's code only, no assignments, and a hidden metatable.
+local function protect(methods, name, public)
+  methods.__index = function(object, key)
+    local method = methods[key]
+    if method ~= nil then return method end
+    local fields = fields_of[object]
+    if fields and (public[key] or read_by_lethe()) then
+      return fields[key]
+    end
+    return nil
+  end
+  methods.__newindex = function()
+    error(name .. " objects cannot be changed", 2)
+  end
+  methods.__metatable = name
+end
+
+-- Return a new API object of kind `methods` with `fields`.
+local function make(methods, fields)
+  local object = setmetatable({}, methods)
+  fields_of[object] = fields
+  kind_of[object] = methods
+  return object
+end
+
+protect(Selection, "selection", {})
+protect(Action, "action", { kind = true })
 
 -- Raise `message` at the innermost line of a user script (a chunk loaded
 -- from a file, whose source starts with "@") on the call stack, so that
@@ -42,11 +85,11 @@ local function at_caller(body, ...)
 end
 
 local function is_selection(value)
-  return getmetatable(value) == Selection
+  return kind_of[value] == Selection
 end
 
 local function new_selection(fields)
-  return setmetatable(fields, Selection)
+  return make(Selection, fields)
 end
 
 local function combine(kind, symbol)
@@ -81,12 +124,32 @@ end
 -- The loader's state for the policy being loaded.
 local current
 
-local function compile_where(entity, groups)
-  local context = criteria.context(current.model, current.db, current.now)
-  local sql = criteria.compile(context, entity, "t0", groups)
-  return new_selection { kind = "where", entity = entity, sql = sql,
-                         params = context.params, groups = groups,
-                         descriptions = context.descriptions }
+-- #selection counts its records in the database of the run or session.
+function Selection.__len(selection)
+  return at_caller(function()
+    if not current then
+      util.fail("a selection can be counted only while a policy loads or "
+        .. "in the REPL")
+    end
+    return #require("lethe.planner").evaluate(current.db, selection)
+  end)
+end
+
+
+-- Compile criteria groups into a selection. Lua function criteria are
+-- allowed unless `sql_only` is set (a guard's where must be pure SQL).
+local function compile_where(entity, groups, sql_only)
+  local model, db, now = current.model, current.db, current.now
+  local function new_context() return criteria.context(model, db, now) end
+  if sql_only then
+    local context = new_context()
+    local sql = criteria.compile(context, entity, "t0", groups)
+    return new_selection { kind = "where", entity = entity, sql = sql,
+                           params = context.params, groups = groups,
+                           descriptions = context.descriptions,
+                           date_fields = context.date_field_list }
+  end
+  return new_selection(criteria.selection(new_context, entity, groups))
 end
 
 -- selection:where(group, ...) keeps the rows that also satisfy the
@@ -121,7 +184,7 @@ function Selection.related(self, name)
 end
 
 local Entity = {}
-Entity.__index = Entity
+protect(Entity, "entity", { name = true })
 
 function Entity.where(self, ...)
   local groups = table.pack(...)
@@ -141,17 +204,17 @@ end
 local api = {}
 
 function api.delete()
-  return setmetatable({ kind = "delete" }, Action)
+  return make(Action, { kind = "delete" })
 end
 
 -- Deleting every row of a table is a separate form: a plain delete() that
 -- would empty a table stops instead, and apply asks for --all-rows too.
 function api.delete_all()
-  return setmetatable({ kind = "delete", all_rows = true }, Action)
+  return make(Action, { kind = "delete", all_rows = true })
 end
 
 function api.keep()
-  return setmetatable({ kind = "keep" }, Action)
+  return make(Action, { kind = "keep" })
 end
 
 function api.update(values)
@@ -160,7 +223,7 @@ function api.update(values)
       util.fail("update needs a table of fields and values, such as "
         .. "update { blockEmarketing = true }")
     end
-    return setmetatable({ kind = "update", values = values }, Action)
+    return make(Action, { kind = "update", values = values })
   end)
 end
 
@@ -172,7 +235,7 @@ function api.anonymise(spec)
       util.fail("anonymise takes a table of fields and strategies, such as "
         .. "anonymise { lastname = \"hash\" }")
     end
-    return setmetatable({ kind = "update", anonymise = spec or {} }, Action)
+    return make(Action, { kind = "update", anonymise = spec or {} })
   end)
 end
 
@@ -214,7 +277,7 @@ local function check_cap(cap, what)
         tostring(key))
     end
   end
-  return cap
+  return { rows = cap.rows, share = cap.share }
 end
 
 -- Policy declarations ---------------------------------------------------------
@@ -248,8 +311,9 @@ function api.policy(header)
           .. "max_per_rule and max_per_run", tostring(key))
       end
     end
-    check_cap(header.max_per_rule, "max_per_rule")
-    check_cap(header.max_per_run, "max_per_run")
+    current.header = { name = header.name, model = header.model,
+      max_per_rule = check_cap(header.max_per_rule, "max_per_rule"),
+      max_per_run = check_cap(header.max_per_run, "max_per_run") }
     use_model(header.model)
   end)
 end
@@ -266,7 +330,18 @@ function api.entity(name)
         current.model.name,
         util.suggestion(name, util.sorted_keys(current.model.entities)))
     end
-    return setmetatable({ definition = definition, name = name }, Entity)
+    return make(Entity, { definition = definition, name = name })
+  end)
+end
+
+-- selection "name" (or "#12"): a selection saved in the database (see
+-- `lethe selection`), usable in rules and set algebra like any other.
+-- Dynamic and combined ones are evaluated at the run's reference time.
+function api.selection(reference)
+  return at_caller(function()
+    use_model(nil)
+    return new_selection(selections.resolve(current.db, current.model,
+      current.now, reference))
   end)
 end
 
@@ -287,7 +362,7 @@ local function check_rule(name, body)
     util.fail("rule \"%s\": select must be a selection, such as "
       .. "person:where { ... }", name)
   end
-  if getmetatable(body.action) ~= Action then
+  if kind_of[body.action] ~= Action then
     util.fail("rule \"%s\": action must be delete(), delete_all(), keep() "
       .. "or update { ... }", name)
   end
@@ -313,7 +388,7 @@ function api.rule(name)
       local rule = { name = name, selection = body.select,
                      entity = body.select.entity, action = action.kind,
                      all_rows = action.all_rows, reason = body.reason,
-                     max = body.max, line = line }
+                     max = check_cap(body.max, "max"), line = line }
       if action.anonymise then
         rule.updates = updates.resolve_anonymise(rule.entity,
           action.anonymise)
@@ -337,7 +412,7 @@ function api.guard(name)
   end
   return function(body)
     return at_caller(function()
-      if type(body) ~= "table" or getmetatable(body.entity) ~= Entity then
+      if type(body) ~= "table" or kind_of[body.entity] ~= Entity then
         util.fail("guard \"%s\": entity must be an entity, such as entity "
           .. "= person", name)
       end
@@ -357,12 +432,15 @@ function api.guard(name)
       end
       local definition = body.entity.definition
       local guard = { name = name, entity = definition,
-                      reason = body.reason or name, check = body.check }
+                      reason = body.reason or name,
+                      check = body.check
+                        and sandbox.wrap(current.source or "repl",
+                          body.check) }
       if type(guard.reason) ~= "string" then
         util.fail("guard \"%s\": reason must be text", name)
       end
       if body.where ~= nil then
-        guard.selection = compile_where(definition, { body.where })
+        guard.selection = compile_where(definition, { body.where }, true)
       end
       current.guards[#current.guards + 1] = guard
     end)
@@ -375,12 +453,14 @@ end
 -- and resolve_model(declared_name) -> model. Returns the policy: name,
 -- source, digest (SHA-256 of the text), model and rules in order.
 function policy.load(text, source, options)
+  local outer = current
   current = { db = options.db, now = options.now, rules = {}, names = {},
+              source = source,
               guards = {}, resolve_model = options.resolve_model }
   local ok, message = pcall(sandbox.run, text, source,
     sandbox.environment(api))
   local state = current
-  current = nil
+  current = outer
   if not ok then error(message, 0) end
   if not state.model then state.model = options.resolve_model(nil) end
   if #state.rules == 0 then
@@ -401,5 +481,28 @@ function policy.load(text, source, options)
 end
 
 policy.null = updates.null
+policy.is_selection = is_selection
+
+-- Start an interactive session on `db` with `model` at reference time
+-- `now`: the policy API then works outside a policy file, as in the REPL.
+-- Returns the API table (entity, rule, delete, update, ...).
+function policy.session(db, loaded_model, now)
+  current = { db = db, now = now, rules = {}, names = {}, guards = {},
+              model = loaded_model, header = {},
+              resolve_model = function() return loaded_model end }
+  return api
+end
+
+-- In a session: check `body` as a rule named `name` and return a policy
+-- with that one rule and the session's guards, ready to plan.
+function policy.session_policy(name, body, text)
+  local before = #current.rules
+  current.names[name] = nil
+  api.rule(name)(body)
+  local rule = current.rules[#current.rules]
+  current.rules[before + 1] = nil
+  return { name = "repl", source = "repl", digest = native.sha256(text),
+           model = current.model, rules = { rule }, guards = current.guards }
+end
 
 return policy

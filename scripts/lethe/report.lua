@@ -72,6 +72,11 @@ local function write_rule(out, rule)
     rule.action, entity))
   if rule.reason then out("  reason: " .. rule.reason) end
   for _, text in ipairs(rule.criteria) do out("  criterion: " .. text) end
+  for _, item in ipairs(rule.unreadable_dates or {}) do
+    out(string.format("  unreadable dates: %d rows of %s.%s hold text "
+      .. "that is not a date; date criteria never select them", item.count,
+      item.entity, item.field))
+  end
   local selected = string.format("  selected: %d %s records", #rule.ids,
     entity)
   if rule.excluded > 0 then
@@ -165,6 +170,15 @@ local function samples_json(samples)
   return list
 end
 
+local function unreadable_json(rule)
+  local list = json.array()
+  for i, item in ipairs(rule.unreadable_dates or {}) do
+    list[i] = { entity = item.entity, field = item.field,
+                table = item.table, column = item.column, rows = item.count }
+  end
+  return list
+end
+
 local function rule_json(rule)
   local effects, vetoes = json.array(), json.array()
   for i, effect in ipairs(rule.effects) do
@@ -195,7 +209,7 @@ local function rule_json(rule)
     acting = #rule.acting, criteria = json.array(rule.criteria),
     effects = effects, vetoes = vetoes, samples = samples_json(rule.samples),
     problems = json.array(rule.problems), all_rows = rule.all_rows or false,
-    skips = skips,
+    skips = skips, unreadable_dates = unreadable_json(rule),
   }
 end
 

@@ -272,8 +272,9 @@ local function describe(criterion)
   return table.concat(parts, " ")
 end
 
--- Which criteria of `rule` hold for `id`, as text lines.
-local function explain(run, rule, id)
+-- Which criteria of `rule` hold for `id`, as text lines. `run` needs db,
+-- now and policy.model.
+function testing.explain(run, rule, id)
   local lines = {}
   for _, item in ipairs(criteria_of(rule.selection)) do
     local context = criteria.context(run.policy.model, run.db, run.now)
@@ -300,7 +301,7 @@ local function compare(failures, what, expected, actual, run, rule)
     lines[#lines + 1] = string.format("    id %d (%s):", id,
       (expected:contains(id) and "missing" or "unexpected"))
     if rule and rule.entity.name == expected:entity() then
-      for _, line in ipairs(explain(run, rule, id)) do
+      for _, line in ipairs(testing.explain(run, rule, id)) do
         lines[#lines + 1] = line
       end
     end

@@ -53,10 +53,6 @@ return {
         company = { entity = "company", column = "contact_id",
                     on_delete = "cascade", reverse = "persons" },
       },
-      guards = {
-        { reason = "is a CRM user (associate)",
-          where = { { "users", "any" } } },
-      },
     },
 
     user = {
@@ -66,8 +62,10 @@ return {
         registered = { type = "date" },
       },
       links = {
+        -- A person who is a CRM user is never deleted.
         person = { entity = "person", column = "person_id",
-                   on_delete = "restrict", reverse = "users" },
+                   on_delete = "restrict", reverse = "users",
+                   reason = "is a CRM user (associate)" },
       },
     },
 
@@ -109,6 +107,8 @@ return {
         type = { type = "integer" },
         -- 1 not started, 2 started, 3 completed
         status = { type = "integer" },
+        -- 1 incoming, 2 outgoing, empty when unknown
+        direction = { type = "integer" },
         do_by = { type = "date" },
         activeDate = { type = "date" },
         description = { type = "text", personal = true },

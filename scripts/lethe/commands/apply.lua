@@ -65,7 +65,7 @@ Options:
                   the file check; for testing what they prevent
   --samples N     sample rows shown per rule (default 5)
   --json          print the plan as a JSON document
-]],
+]] .. args.limits_help,
 }
 
 local function confirm(plan, options)
@@ -290,12 +290,12 @@ function command.report_outcome(run, check, outcome, state, done_message)
     io.stderr:write(string.format("Stopped after %d of %d rows, every "
       .. "finished batch committed; resume with `lethe apply --resume --db "
       .. "%s`.\n", state.done_rows, state.total_rows, run.db_path))
-    run.db:close()
+    if not run.keep_open then run.db:close() end
     return 1
   end
   io.stderr:write(done_message, "\n")
   if check then io.stderr:write(erasure.describe(check), "\n") end
-  run.db:close()
+  if not run.keep_open then run.db:close() end
   if check and not check.verified then return 1 end
   return 0
 end
@@ -347,7 +347,7 @@ function command.resume(options, user)
 end
 
 -- The options that apply and reapply share, for args.parse.
-command.options = {
+command.options = args.with_limits {
   db = "value", model = "value", json = "flag", samples = "value",
   as = "value", yes = "value", ["all-rows"] = "value", vacuum = "flag",
   ["skip-erasure-steps"] = "flag", ["key-file"] = "value", ledger = "value",

@@ -13,12 +13,13 @@ Usage: lethe demo [--db FILE] [--persons N] [--seed S] [--now TIME] [--json]
 Create a sample CRM database (lethe-demo.db unless --db says otherwise; an
 existing file is reused) and plan the bundled retention policy on it. Only
 plans: nothing is deleted.
-]],
+]] .. args.limits_help,
 }
 
 function command.run(arguments)
-  local options = args.parse("demo", arguments, { db = "value",
-    persons = "value", seed = "value", now = "value", json = "flag" }, {})
+  local options = args.parse("demo", arguments, args.with_limits {
+    db = "value", persons = "value", seed = "value", now = "value",
+    json = "flag" }, {})
   if options.help then io.stdout:write(command.help) return 0 end
   local path = options.db or "lethe-demo.db"
   local sample = init_command.sample_options("demo", options)
@@ -38,6 +39,12 @@ function command.run(arguments)
     plan_arguments[#plan_arguments + 1] = options.now
   end
   if options.json then plan_arguments[#plan_arguments + 1] = "--json" end
+  for name in pairs(args.limit_options) do
+    if options[name] then
+      plan_arguments[#plan_arguments + 1] = "--" .. name
+      plan_arguments[#plan_arguments + 1] = options[name]
+    end
+  end
   return plan_command.run(plan_arguments)
 end
 

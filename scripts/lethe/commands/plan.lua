@@ -25,7 +25,7 @@ Options:
   --json          print the plan as a JSON document
   -o, --output FILE
                   also save the plan to FILE, for `lethe apply --plan FILE`
-]],
+]] .. args.limits_help,
 }
 
 -- Print `plan` as text or, with `as_json`, as a JSON document.
@@ -38,9 +38,9 @@ function command.print(plan, run, as_json)
 end
 
 function command.run(arguments)
-  local options, positional = args.parse("plan", arguments, {
-    db = "value", model = "value", now = "value", json = "flag",
-    samples = "value", output = "value" }, { "POLICY" })
+  local options, positional = args.parse("plan", arguments,
+    args.with_limits { db = "value", model = "value", now = "value",
+      json = "flag", samples = "value", output = "value" }, { "POLICY" })
   if options.help then io.stdout:write(command.help) return 0 end
   local run = session.prepare_run("plan", options, positional)
   local plan = planner.plan(run, run.policy)

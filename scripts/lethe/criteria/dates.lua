@@ -1,0 +1,203 @@
+-- Criteria on dates: absolute dates (before, on, after, between), the day
+-- of the reference time (before today, today, after today), calendar
+-- periods around it (this month, previous 2 weeks, this and next 3
+-- quarters, ...) and ages (older than / newer than 3 years).
+--
+-- Every operator compares instants: the stored text is read by the SQL
+-- function lethe_epoch, which returns NULL for text that is not an
+-- ISO-8601 date, so such a value satisfies no date criterion. "Today" and
+-- the periods are UTC calendar days, weeks from Monday to Sunday, months,
+-- quarters and years. A value given as a date without a time stands for
+-- the whole day: "after 2020-01-01" starts on 2 January.
+
+local dates = require "lethe.dates"
+local support = require "lethe.criteria.support"
+
+local date_criteria = {}
+
+local fail = support.fail
+local describe = support.describe
+local DAY = 86400
+
+-- The number of values that follow each date operator.
+date_criteria.arity = {
+  before = 1, after = 1, on = 1, between = 2,
+  ["before today"] = 0, today = 0, ["after today"] = 0,
+  this = 1, previous = 2, ["next"] = 2, ["this and previous"] = 2,
+  ["this and next"] = 2, ["this, previous and next"] = 2,
+  ["older than"] = 2, ["newer than"] = 2,
+}
+
+-- Return the instant a criterion value names and whether it is a whole
+-- day (a date without a time).
+local function date_value(criterion, value)
+  local instant, reason = dates.parse(value)
+  if not instant then
+    fail(criterion, "invalid date %s: %s; write it as YYYY-MM-DD or "
+      .. "YYYY-MM-DDTHH:MM:SSZ", describe(value), tostring(reason))
+  end
+  return instant, dates.is_date_only(value)
+end
+
+local function unit_value(criterion, value)
+  local unit = dates.unit(value)
+  if not unit then
+    fail(criterion, "unknown unit %s; use days, weeks, months, quarters or "
+      .. "years", describe(value))
+  end
+  return unit
+end
+
+local function count_value(criterion, value, minimum)
+  if math.type(value) ~= "integer" or value < minimum then
+    fail(criterion, "the count must be a whole number, %d or more, not %s",
+      minimum, describe(value))
+  end
+  return value
+end
+
+-- SQL for `expression` >= first and < after (either bound may be nil).
+local function in_range(context, expression, first, after)
+  local parts = {}
+  if first then
+    parts[#parts + 1] = string.format("%s >= %s", expression,
+      support.parameter(context, first))
+  end
+  if after then
+    parts[#parts + 1] = string.format("%s < %s", expression,
+      support.parameter(context, after))
+  end
+  return table.concat(parts, " AND ")
+end
+
+-- "2019-04-01 to 2019-09-30" for the whole days from `first` up to
+-- `after`.
+local function days_text(first, after)
+  local last = after - DAY
+  if last <= first then return dates.format_date(first) end
+  return dates.format_date(first) .. " to " .. dates.format_date(last)
+end
+
+local function compile_absolute(context, criterion, expression, operator,
+                                first)
+  local instant, whole_day = date_value(criterion, criterion[first])
+  if operator == "before" then
+    return string.format("%s < %s", expression,
+      support.parameter(context, whole_day and dates.day_start(instant)
+        or instant))
+  elseif operator == "after" then
+    if whole_day then
+      return in_range(context, expression, instant + DAY, nil)
+    end
+    return string.format("%s > %s", expression,
+      support.parameter(context, instant))
+  elseif operator == "on" then
+    local day = dates.day_start(instant)
+    return in_range(context, expression, day, day + DAY)
+  end
+  local last, last_whole_day = date_value(criterion, criterion[first + 1])
+  if last < instant then
+    fail(criterion, "the first date is after the second; give the earlier "
+      .. "date first")
+  end
+  if last_whole_day then
+    return in_range(context, expression, instant, last + DAY)
+  end
+  return string.format("%s BETWEEN %s AND %s", expression,
+    support.parameter(context, instant), support.parameter(context, last))
+end
+
+local function compile_today(context, expression, operator, label)
+  local today = dates.day_start(context.now)
+  if operator == "before today" then
+    support.note(context, string.format("%s before today: before %s", label,
+      dates.format_date(today)))
+    return in_range(context, expression, nil, today)
+  elseif operator == "today" then
+    support.note(context, string.format("%s today: %s", label,
+      dates.format_date(today)))
+    return in_range(context, expression, today, today + DAY)
+  end
+  support.note(context, string.format("%s after today: from %s", label,
+    dates.format_date(today + DAY)))
+  return in_range(context, expression, today + DAY, nil)
+end
+
+local function compile_period(context, criterion, expression, operator,
+                              first, label)
+  local count, unit
+  if operator == "this" then
+    count, unit = 0, unit_value(criterion, criterion[first])
+  else
+    count = count_value(criterion, criterion[first], 1)
+    unit = unit_value(criterion, criterion[first + 1])
+  end
+  local start, after = dates.relative_range(context.now, operator, count,
+    unit)
+  local words = operator == "this" and ("this " .. unit)
+    or string.format("%s %d %s", operator, count, criterion[first + 1])
+  support.note(context, string.format("%s %s: %s", label, words,
+    days_text(start, after)))
+  return in_range(context, expression, start, after)
+end
+
+local function compile_age(context, criterion, expression, operator, first,
+                           label)
+  local count = count_value(criterion, criterion[first], 0)
+  local unit = unit_value(criterion, criterion[first + 1])
+  local boundary = dates.shift(context.now, -count, unit)
+  local older = operator == "older than"
+  support.note(context, string.format("%s %s %d %s: %s %s", label, operator,
+    count, criterion[first + 1], older and "before" or "from",
+    dates.format(boundary)))
+  if older then return in_range(context, expression, nil, boundary) end
+  return in_range(context, expression, boundary, nil)
+end
+
+-- Compile the date `operator` with its values at criterion[first] onwards
+-- against `expression`, an SQL expression for the instant in seconds
+-- (such as lethe_epoch(t0."registered")). `label` names what is compared
+-- in the plan's descriptions. Returns nil when `operator` is not a date
+-- operator; the caller checks the number of values against the arity.
+function date_criteria.compile(context, criterion, expression, operator,
+                               first, label)
+  if operator == "before" or operator == "after" or operator == "on"
+      or operator == "between" then
+    return compile_absolute(context, criterion, expression, operator, first)
+  elseif operator == "before today" or operator == "today"
+      or operator == "after today" then
+    return compile_today(context, expression, operator, label)
+  elseif dates.is_relative(operator) then
+    return compile_period(context, criterion, expression, operator, first,
+      label)
+  elseif operator == "older than" or operator == "newer than" then
+    return compile_age(context, criterion, expression, operator, first, label)
+  end
+  return nil
+end
+
+-- Usage text for the values of a date operator, for messages.
+function date_criteria.usage(operator)
+  local arity = date_criteria.arity[operator]
+  if arity == 0 then return "no value" end
+  if operator == "between" then return "two dates" end
+  if arity == 1 and operator == "this" then
+    return "a unit, as in \"this\", \"month\""
+  end
+  if arity == 1 then return "one date" end
+  return "a count and a unit, as in 3, \"years\""
+end
+
+-- Compile a criterion on the date field `field` stored in `column`.
+function date_criteria.compile_field(context, criterion, column, field,
+                                     entity)
+  local operator = criterion[2]
+  local arity = date_criteria.arity[operator]
+  if not arity then return nil end
+  support.expect_count(criterion, 2 + arity, date_criteria.usage(operator))
+  support.note_date_field(context, entity, field)
+  return date_criteria.compile(context, criterion,
+    "lethe_epoch(" .. column .. ")", operator, 3, criterion[1])
+end
+
+return date_criteria

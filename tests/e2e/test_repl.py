@@ -1,0 +1,231 @@
+"""The REPL driven in a real pseudo-terminal, and through a pipe."""
+
+import os
+import pty
+import select
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+import unittest
+
+LETHE = os.environ["LETHE"]
+
+
+def make_database(folder):
+    """A CRM database with a hand-made handful of rows: 3 prospects (ids
+    1-3, one named Anna), 1 customer (id 4)."""
+    path = os.path.join(folder, "crm.db")
+    subprocess.run([LETHE, "init", path], check=True, capture_output=True)
+    connection = sqlite3.connect(path)
+    connection.executescript("""
+        INSERT INTO person (person_id, firstname, lastname, category_idx,
+                            registered)
+        VALUES (1, 'Anna', 'Prins', 1, '2015-01-01'),
+               (2, 'Bram', 'Smit', 1, '2016-01-01'),
+               (3, 'Cato', 'Vos', 1, '2017-01-01'),
+               (4, 'Dirk', 'Wit', 2, '2018-01-01');
+    """)
+    connection.commit()
+    connection.close()
+    return path
+
+
+class Terminal:
+    """The lethe REPL in a pseudo-terminal, read and written like a user."""
+
+    def __init__(self, database, state_folder):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.environ["XDG_STATE_HOME"] = state_folder
+            os.environ["TERM"] = "xterm"
+            os.execv(LETHE, [LETHE, "repl", "--db", database])
+        self.output = b""
+
+    def read_until(self, text, timeout=10):
+        deadline = time.monotonic() + timeout
+        wanted = text.encode()
+        while wanted not in self.output:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"timed out waiting for {text!r}; output so far:\n"
+                    + self.output.decode(errors="replace"))
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    raise AssertionError("the REPL ended; output:\n"
+                                         + self.output.decode(
+                                             errors="replace"))
+                self.output += chunk
+        found = self.output.index(wanted) + len(wanted)
+        seen, self.output = self.output[:found], self.output[found:]
+        return seen.decode(errors="replace")
+
+    def send(self, text):
+        os.write(self.fd, text.encode())
+
+    def close(self):
+        """Leave with Ctrl-D; kill the REPL if it does not end within five
+        seconds. Returns the wait status."""
+        try:
+            self.send("\x15\x04")
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    return status
+                time.sleep(0.05)
+            os.kill(self.pid, signal.SIGKILL)
+            _, status = os.waitpid(self.pid, 0)
+            return status
+        finally:
+            os.close(self.fd)
+
+
+class Repl(unittest.TestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="lethe-repl-")
+        self.database = make_database(self.folder)
+        self.state = os.path.join(self.folder, "state")
+        self.terminal = Terminal(self.database, self.state)
+        self.terminal.read_until("lethe> ")
+
+    def tearDown(self):
+        try:
+            self.terminal.close()
+        except OSError:
+            pass
+        shutil.rmtree(self.folder)
+
+    def test_selection_prints_count_and_rows(self):
+        self.terminal.send(
+            'person:where { { "category", "=", "Prospect" } }\r')
+        output = self.terminal.read_until("lethe> ")
+        self.assertIn("person: 3 records", output)
+        self.assertIn("Anna", output)
+        self.assertNotIn("Dirk", output)
+
+    def test_completion_of_entity_method_and_field(self):
+        # The terminal redraws completed words in pieces, so the proof is
+        # that the completed line runs: without completion it would be
+        # "pers:wh { { "first..." and fail.
+        for keys in ("pers\t", ":wh\t", ' { { "first\t'):
+            self.terminal.send(keys)
+            time.sleep(0.3)
+        self.terminal.send('", "=", "Anna" } }\r')
+        output = self.terminal.read_until("lethe> ")
+        self.assertIn("person: 1 records", output)
+        self.assertIn("Anna", output)
+
+    def test_completion_of_dot_command(self):
+        self.terminal.send(".sch\t")
+        time.sleep(0.3)
+        self.terminal.send(" person\r")
+        output = self.terminal.read_until("lethe> ")
+        self.assertIn("key person_id", output)
+
+    def test_multiline_input(self):
+        self.terminal.send("local total = 0\rfor i = 1, 3 do\r")
+        self.terminal.read_until("...> ")
+        self.terminal.send("total = (total or 0) + i\r")
+        self.terminal.read_until("...> ")
+        self.terminal.send("end print(6)\r")
+        output = self.terminal.read_until("lethe> ")
+        self.assertIn("6", output)
+
+    def test_error_then_working_line(self):
+        self.terminal.send('person:where { { "frstname", "=", "A" } }\r')
+        output = self.terminal.read_until("lethe> ")
+        self.assertIn("unknown field 'frstname'", output)
+        self.assertIn("did you mean 'firstname'", output)
+        self.terminal.send("#person:all()\r")
+        output = self.terminal.read_until("lethe> ")
+        self.assertIn("4", output)
+
+    def test_ctrl_c_cancels_loop(self):
+        self.terminal.send("while true do end\r")
+        time.sleep(0.5)
+        self.terminal.send("\x03")
+        output = self.terminal.read_until("lethe> ")
+        self.assertIn("interrupted", output)
+        self.terminal.send("1 + 41\r")
+        output = self.terminal.read_until("lethe> ")
+        self.assertIn("42", output)
+
+    def test_ctrl_c_cancels_query(self):
+        # Counting a selection runs SQL each time; a long loop of them is
+        # stopped by Ctrl-C inside SQLite or in Lua between the queries.
+        self.terminal.send(
+            "for i = 1, 200000000 do local n = #person:all() end\r")
+        time.sleep(0.5)
+        self.terminal.send("\x03")
+        output = self.terminal.read_until("lethe> ")
+        self.assertIn("interrupted", output)
+        self.terminal.send("#person:all()\r")
+        self.assertIn("4", self.terminal.read_until("lethe> "))
+
+    def test_history_kept_across_sessions(self):
+        self.terminal.send("1 + 2 -- remembered line\r")
+        self.terminal.read_until("lethe> ")
+        status = self.terminal.close()
+        self.assertTrue(os.WIFEXITED(status))
+        self.terminal = Terminal(self.database, self.state)
+        self.terminal.read_until("lethe> ")
+        self.terminal.send("\x1b[A")
+        self.terminal.read_until("remembered line")
+        self.terminal.send("\r")
+        self.assertIn("3", self.terminal.read_until("lethe> "))
+
+    def test_schema_command(self):
+        self.terminal.send(".schema person\r")
+        output = self.terminal.read_until("lethe> ")
+        self.assertIn("person: table person, key person_id", output)
+        self.assertIn("blockEmarketing", output)
+
+
+class ReplPipe(unittest.TestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="lethe-repl-pipe-")
+        self.database = make_database(self.folder)
+
+    def tearDown(self):
+        shutil.rmtree(self.folder)
+
+    def run_script(self, script):
+        return subprocess.run([LETHE, "repl", "--db", self.database],
+                              input=script, capture_output=True, text=True,
+                              timeout=60)
+
+    def test_script_from_stdin(self):
+        result = self.run_script(
+            '#person:where { { "category", "=", "Prospect" } }\n'
+            'print("done")\n')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "3\ndone\n")
+        self.assertNotIn("lethe>", result.stdout)
+
+    def test_error_sets_exit_status(self):
+        result = self.run_script("nosuch.thing\nprint(1)\n")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("undefined global 'nosuch'", result.stderr)
+        self.assertEqual(result.stdout, "1\n")
+
+    def test_apply_needs_confirmation(self):
+        result = self.run_script(
+            'apply { select = person:where { { "person_id" , "=", 4 } } }\n')
+        self.assertEqual(result.returncode, 1)
+        connection = sqlite3.connect(self.database)
+        count = connection.execute("SELECT count(*) FROM person").fetchone()
+        connection.close()
+        self.assertEqual(count[0], 4)
+
+
+if __name__ == "__main__":
+    unittest.main()
