@@ -326,26 +326,39 @@ static int connection_try_exec(lua_State *L)
 }
 
 /* db:begin_immediate(max_wait_ms) starts a write transaction, trying
- * again while another connection writes, for up to max_wait_ms in all
- * (each try also waits the busy timeout). Raises when it gives up.
+ * again while another connection writes, for about max_wait_ms in all
+ * (default 10000; each try waits up to the busy timeout). Raises, with
+ * the time waited, when it gives up.
  * [-2, +0, e] */
 static int connection_begin_immediate(lua_State *L)
 {
     sqlite3 *db = check_db(L);
-    lua_Integer max_wait = luaL_optinteger(L, 2, 30000);
+    lua_Integer max_wait = luaL_optinteger(L, 2, 10000);
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
+    lua_Integer waited = 0;
     for (;;) {
+        /* Each try waits at most what is left of max_wait. */
+        lua_Integer left = max_wait - waited;
+        sqlite3_busy_timeout(db, (int)(left < DB_BUSY_TIMEOUT_MS
+                                           ? (left > 0 ? left : 1)
+                                           : DB_BUSY_TIMEOUT_MS));
         int status = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
         if (status == SQLITE_OK)
             return 0;
         int code = status & 0xff;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        lua_Integer waited = (now.tv_sec - start.tv_sec) * 1000 +
-                             (now.tv_nsec - start.tv_nsec) / 1000000;
-        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) ||
-            waited >= max_wait)
+        waited = (now.tv_sec - start.tv_sec) * 1000 +
+                 (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (code != SQLITE_BUSY && code != SQLITE_LOCKED)
             return raise_sql_error(L, db, NULL, "BEGIN IMMEDIATE");
+        if (waited >= max_wait)
+            return luaL_error(L,
+                              "the database is locked by another "
+                              "connection (waited %d ms); try again when "
+                              "it has finished",
+                              (int)waited);
     }
 }
 

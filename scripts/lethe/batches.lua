@@ -90,7 +90,7 @@ end
 -- Freeze the confirmed plan of `run` as a batched run. Returns its id.
 local function freeze(run, confirmed, user, batch_size)
   local db = run.db
-  db:script("BEGIN IMMEDIATE")
+  db:begin_immediate(executor.lock_wait_ms)
   db:ensure_lethe_tables()
   local ok, result = pcall(function()
     local unfinished = batches.unfinished(db)
@@ -155,15 +155,37 @@ local function progress(done, total)
   end
 end
 
+-- Rows of `chunk` that a legal hold placed after the run was frozen now
+-- protects: they are left as they are, and reported.
+local function newly_held(db, effect, chunk, now)
+  local exists = db:scalar("SELECT count(*) FROM sqlite_schema WHERE type = "
+    .. "'table' AND name = 'lethe_hold'") > 0
+  if not exists or effect.operation ~= "delete" then
+    return idset.new(effect.entity)
+  end
+  return db:ids("SELECT record_id FROM lethe_hold WHERE entity = ?1 AND "
+    .. "record_id IN lethe_ids(?2) AND (until IS NULL OR julianday(until) > "
+    .. "julianday(?3))", { effect.entity, chunk, now }, effect.entity,
+    "lethe_hold")
+end
+
 -- Run one batch of `effect` in its own transaction. Returns the number of
 -- rows changed, or nil when the effect is finished.
 local function run_batch(db, state, effect, values, skip_erasure)
   local chunk = next_batch(effect.ids, effect.entity, state.last_id,
     state.batch_size)
   if #chunk == 0 then return nil end
+  local last_id = chunk:max()
+  local held = newly_held(db, effect, chunk, dates.format(native.time()))
+  if #held > 0 then
+    chunk = chunk - held
+    state.held = (state.held or 0) + #held
+    io.stderr:write(string.format("Kept %d %s rows under a legal hold placed "
+      .. "after the run started.\n", #held, effect.entity))
+  end
   local sql, params = effect.statement, effect.params
   params[1] = chunk
-  db:script("BEGIN IMMEDIATE")
+  db:begin_immediate(executor.lock_wait_ms)
   local ok, message = pcall(function()
     if effect.operation == "delete" and not skip_erasure then
       local more = erasure.collect_rows(db, effect.entity_definition, chunk)
@@ -177,14 +199,14 @@ local function run_batch(db, state, effect, values, skip_erasure)
     end
     db:exec("UPDATE lethe_run SET done_rows = done_rows + ?1, effect = ?2, "
       .. "last_id = ?3 WHERE run_id = ?4", { #chunk, effect.position,
-      chunk:max(), state.run_id })
+      last_id, state.run_id })
     db:script("COMMIT")
   end)
   if not ok then
     if db:in_transaction() then db:script("ROLLBACK") end
     error(message, 0)
   end
-  state.last_id = chunk:max()
+  state.last_id = last_id
   state.done_rows = state.done_rows + #chunk
   return #chunk
 end
@@ -193,7 +215,7 @@ end
 -- mark it done, in one transaction; then append the ledger lines.
 local function finish(run, state, ledger_path)
   local db = run.db
-  db:script("BEGIN IMMEDIATE")
+  db:begin_immediate(executor.lock_wait_ms)
   local ok, message = pcall(function()
     if not run.skip_erasure then erasure.purge_indexes(db) end
     for _, row in ipairs(json.decode(state.audit)) do

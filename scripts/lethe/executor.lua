@@ -224,7 +224,7 @@ function executor.deletes(plan)
 end
 
 -- How long apply waits for another writer before it gives up.
-executor.lock_wait_ms = 30000
+executor.lock_wait_ms = 8000
 
 -- Plan again inside the write transaction and check that the plan is the
 -- one confirmed, that `user` may apply it and that it breaks no cap.

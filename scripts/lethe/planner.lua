@@ -148,16 +148,17 @@ local function closure(db, root, ids, gone)
       end
     end
   end
-  -- Depth-first post-order over cascade links puts children first.
+  -- Depth-first post-order puts children first: every entity that is
+  -- being deleted and links to another one goes before it, whatever the
+  -- link's rule, so that no delete makes SQLite clear or delete rows of
+  -- a later step (which a batched run would otherwise show half-done).
   local order, visited = {}, {}
   local function visit(entity)
     if visited[entity.name] then return end
     visited[entity.name] = true
     for _, name in ipairs(util.sorted_keys(entity.relations)) do
       local link = entity.relations[name]
-      if link.on_delete == "cascade" and entities[link.child.name] then
-        visit(link.child)
-      end
+      if entities[link.child.name] then visit(link.child) end
     end
     order[#order + 1] = entity
   end
@@ -216,9 +217,15 @@ local function rows_checked(db, guard, entity, ids)
     table.concat(columns, ", "), quote(entity.table), key_column(entity,
     "t0")), { ids })
   local vetoed = {}
+  local strict = { __index = function(_, name)
+    error(string.format("unknown field '%s' of entity %s%s", tostring(name),
+      entity.name, util.suggestion(tostring(name), names)), 2)
+  end }
   for _, raw in ipairs(rows) do
-    local row = {}
-    for _, name in ipairs(names) do row[name] = raw[entity.fields[name].column] end
+    local row = setmetatable({}, strict)
+    for _, name in ipairs(names) do
+      rawset(row, name, raw[entity.fields[name].column])
+    end
     local ok, result = pcall(guard.check, row)
     if not ok then
       util.fail("guard \"%s\" failed on %s %s: %s", guard.name, entity.name,
@@ -482,20 +489,29 @@ local function check_rule_caps(db, policy, rule, planned)
 end
 
 -- Check the rows each entity loses over all delete rules against the
--- policy's run cap. Rules using delete_all() are left out.
+-- policy's run cap, and stop rules that together empty a table without
+-- saying so. Rules using delete_all() are left out.
 local function check_run_caps(db, policy, rules, problems)
-  local counts, entities = {}, {}
+  local counts, entities, names = {}, {}, {}
   for _, rule in ipairs(rules) do
     if rule.action == "delete" and not rule.all_rows then
-      counts[rule.entity.name] = (counts[rule.entity.name] or 0)
-        + #rule.acting
-      entities[rule.entity.name] = rule.entity
+      local name = rule.entity.name
+      counts[name] = (counts[name] or 0) + #rule.acting
+      entities[name] = rule.entity
+      names[name] = names[name] or {}
+      table.insert(names[name], string.format("\"%s\"", rule.name))
     end
   end
   for _, name in ipairs(util.sorted_keys(counts)) do
-    cap_problems("the run", entities[name], counts[name],
-      table_rows(db, entities[name]),
-      policy.max_per_run or planner.default_cap, problems)
+    local total = table_rows(db, entities[name])
+    if #names[name] > 1 and counts[name] > 0 and counts[name] == total then
+      problems[#problems + 1] = string.format("rules %s together would "
+        .. "delete every row of %s; if that is meant, use delete_all()",
+        table.concat(names[name], ", "), entities[name].table)
+    else
+      cap_problems("the run", entities[name], counts[name], total,
+        policy.max_per_run or planner.default_cap, problems)
+    end
   end
 end
 

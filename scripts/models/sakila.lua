@@ -15,7 +15,9 @@ return {
         first_name = { type = "text", personal = true },
         last_name = { type = "text", personal = true },
         email = { type = "text", personal = true },
-        active = { type = "integer" },
+        -- CHAR(1) in this schema: the text "1" for an open account, "0"
+        -- for a closed one.
+        active = { type = "text" },
         create_date = { type = "date" },
         last_update = { type = "date" },
       },

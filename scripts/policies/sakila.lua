@@ -13,7 +13,7 @@ local customer = entity "customer"
 -- and payments.
 rule "delete closed accounts" {
   select = customer:where {
-    { "active", "=", 0 },
+    { "active", "=", "0" },
     { "rentals", "none", { "rental_date", "newer than", 6, "months" } },
   },
   action = delete(),
@@ -23,10 +23,10 @@ rule "delete closed accounts" {
 -- Open accounts with no rental in six months are closed.
 rule "close dormant accounts" {
   select = customer:where {
-    { "active", "=", 1 },
+    { "active", "=", "1" },
     { "rentals", "none", { "rental_date", "newer than", 6, "months" } },
   },
-  action = update { active = 0 },
+  action = update { active = "0" },
   reason = "no rental for 6 months",
 }
 
