@@ -1,0 +1,157 @@
+"""Physical erasure: after a delete, no byte of the deleted personal data
+is left in the database file, its WAL or its journal, and lethe reports
+that.
+
+Person 30 (guard_helpers.CANARY_SQL) carries a unique canary value in
+each personal-data field that lethe must erase. The same run with
+--skip-erasure-steps leaves them in the file, which shows that the search
+can find what it looks for.
+"""
+
+import os
+import sqlite3
+import unittest
+
+import guard_helpers as gh
+import lethe_testing as lt
+
+templates = gh.Templates()
+
+
+def tearDownModule():
+    templates.close()
+
+
+POLICY = """\
+policy { name = "erase the canaries", model = "crm" }
+local person = entity "person"
+rule "delete person 30" {
+  select = person:where { { "lastname", "=", "zqlast9921" } },
+  action = delete(),
+}
+"""
+
+
+def hits(db):
+    """{canary: [(file, count)]} over the database, WAL and journal."""
+    found = {}
+    for name, canary in gh.CANARIES.items():
+        for suffix in ("", "-wal", "-journal"):
+            path = db + suffix
+            if not os.path.exists(path):
+                continue
+            with open(path, "rb") as file:
+                count = file.read().count(canary.encode())
+            if count:
+                found.setdefault(name, []).append((suffix or "db", count))
+    return found
+
+
+class ErasureCase(lt.LetheTestCase):
+    """Apply POLICY on the fixture with the canaries, in the journal mode
+    `journal_mode`, with or without the erasure steps."""
+
+    journal_mode = "delete"
+    skip_steps = False
+
+    @classmethod
+    def setUpClass(cls):
+        folder = lt.temporary_folder(cls)
+        cls.db = templates.copy("guard", folder)
+        gh.add_canaries(cls.db)
+        if cls.journal_mode == "wal":
+            lt.query(cls.db, "PRAGMA journal_mode = WAL")
+        cls.before = hits(cls.db)
+        policy = lt.write_file(folder, "erase.lua", POLICY)
+        digest = gh.plan_json(policy, cls.db)["short_digest"]
+        extra = ("--skip-erasure-steps",) if cls.skip_steps else ()
+        cls.result = gh.apply_policy(policy, cls.db, digest, *extra)
+        cls.after = hits(cls.db)
+        cls.remaining = lt.query_ids(cls.db, "SELECT person_id FROM person "
+                                     "WHERE person_id = 30")
+
+    def setUp(self):
+        self.assert_exit(self.result, 0)
+
+    def test_canaries_planted(self):
+        missing = sorted(set(gh.CANARIES) - set(self.before))
+        self.assertEqual(missing, [],
+                         f"canaries not in the file before the apply: "
+                         f"{missing}")
+
+    def test_person_deleted(self):
+        self.assertEqual(self.remaining, [],
+                         "person 30 is still in the table")
+
+
+class ErasureTest(ErasureCase):
+
+    def test_no_residue(self):
+        for name in gh.CANARIES:
+            with self.subTest(canary=name):
+                self.assertNotIn(name, self.after,
+                                 f"{name} canary {gh.CANARIES[name]!r} left "
+                                 f"in {self.after.get(name)}")
+
+    def test_erasure_verified_line(self):
+        self.assert_stderr_contains(self.result, "Erasure verified: no "
+                                    "residual copies")
+
+
+class WalErasureTest(ErasureTest):
+    journal_mode = "wal"
+
+    def test_still_wal(self):
+        mode = lt.scalar(self.db, "PRAGMA journal_mode")
+        self.assertEqual(mode, "wal", f"journal mode after the apply: {mode}")
+
+
+class SkippedStepsTest(ErasureCase):
+    """Without the erasure steps the canaries stay in the file, so the
+    search above can find them."""
+
+    skip_steps = True
+
+    def test_canaries_remain(self):
+        for name in gh.CANARIES:
+            with self.subTest(canary=name):
+                self.assertIn(name, self.after,
+                              f"{name} canary {gh.CANARIES[name]!r} is gone "
+                              "even without the erasure steps")
+
+    def test_no_verified_line(self):
+        self.assertNotIn("Erasure verified", self.result.stderr,
+                         self.result.describe())
+
+
+class WalSkippedStepsTest(SkippedStepsTest):
+    journal_mode = "wal"
+
+
+class OpenReaderTest(lt.LetheTestCase):
+    """A reader that keeps a WAL snapshot open stops the checkpoint, so
+    the old pages stay in the file: lethe must say that the erasure is not
+    verified and exit with status 1."""
+
+    def test_reader_blocks_verification(self):
+        folder = lt.temporary_folder(self)
+        db = templates.copy("guard", folder)
+        gh.add_canaries(db)
+        lt.query(db, "PRAGMA journal_mode = WAL")
+        policy = lt.write_file(folder, "erase.lua", POLICY)
+        digest = gh.plan_json(policy, db)["short_digest"]
+        reader = sqlite3.connect(db, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM person").fetchall()
+            result = gh.apply_policy(policy, db, digest)
+        finally:
+            reader.close()
+        self.assert_exit(result, 1)
+        self.assert_stderr_contains(result, "Erasure NOT verified")
+
+
+del ErasureCase
+
+if __name__ == "__main__":
+    unittest.main()
