@@ -4,6 +4,7 @@
  * signals, searching files for erased values and checking regular
  * expressions. Policies never see these functions.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "luahost.h"
 
 #include "embedded.h"
@@ -207,6 +208,20 @@ static int native_make_directories(lua_State *L)
     return 1;
 }
 
+/* native.absolute_path(path) -> the absolute path with symbolic links
+ * resolved, or nil when the file does not exist. */
+static int native_absolute_path(lua_State *L)
+{
+    char *resolved = realpath(luaL_checkstring(L, 1), NULL);
+    if (!resolved) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushstring(L, resolved);
+    free(resolved);
+    return 1;
+}
+
 /* native.username() -> the login name, from the password database, else
  * $USER, else nil. */
 static int native_username(lua_State *L)
@@ -356,6 +371,7 @@ static const luaL_Reg host_functions[] = {
     {"stderr", native_stderr},
     {"scan_file", native_scan_file},
     {"make_directories", native_make_directories},
+    {"absolute_path", native_absolute_path},
     {"catch_interrupts", native_catch_interrupts},
     {"interrupted", native_interrupted},
     {"check_regex", native_check_regex},

@@ -71,35 +71,74 @@ function erasure.purge_indexes(db)
   end
 end
 
--- Does any live row still hold `value` in a text column? Then a copy in
--- the file is data that stays, not a residue.
-local function still_live(db, value)
+local function text_columns(db)
+  local columns = {}
   local tables = db:rows("SELECT name FROM sqlite_schema WHERE type = "
     .. "'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' AND sql NOT LIKE "
     .. "'CREATE VIRTUAL TABLE%'")
   for _, t in ipairs(tables) do
-    local columns = db:rows("SELECT name FROM pragma_table_info(?1)",
-      { t.name })
-    for _, column in ipairs(columns) do
-      local found = db:scalar(string.format("SELECT 1 FROM %s WHERE "
-        .. "instr(CAST(%s AS TEXT), ?1) > 0 LIMIT 1", quote(t.name),
-        quote(column.name)), { value })
-      if found then return true end
+    for _, column in ipairs(db:rows("SELECT name FROM pragma_table_info(?1)",
+        { t.name })) do
+      columns[#columns + 1] = { table = t.name, column = column.name }
     end
   end
-  return false
+  return columns
+end
+
+-- Of `values` found in the files, return those that live rows still hold
+-- (whole or inside longer text): copies of data that stays, not residues.
+-- Equal values are found with one join per column; only the rest is
+-- searched inside text.
+local function still_live(db, values)
+  local live = {}
+  if #values == 0 then return live end
+  db:script("CREATE TEMP TABLE IF NOT EXISTS lethe_erased (value TEXT)")
+  db:script("DELETE FROM lethe_erased")
+  for _, value in ipairs(values) do
+    db:exec("INSERT INTO lethe_erased (value) VALUES (?1)", { value })
+  end
+  local columns = text_columns(db)
+  for _, item in ipairs(columns) do
+    for _, row in ipairs(db:rows(string.format("SELECT DISTINCT e.value AS "
+        .. "value FROM lethe_erased e JOIN %s t ON CAST(t.%s AS TEXT) = "
+        .. "e.value", quote(item.table), quote(item.column)))) do
+      live[row.value] = true
+    end
+  end
+  for _, value in ipairs(values) do
+    if not live[value] then
+      for _, item in ipairs(columns) do
+        if db:scalar(string.format("SELECT 1 FROM %s WHERE instr(CAST(%s AS "
+            .. "TEXT), ?1) > 0 LIMIT 1", quote(item.table),
+            quote(item.column)), { value }) then
+          live[value] = true
+          break
+        end
+      end
+    end
+  end
+  db:script("DROP TABLE lethe_erased")
+  return live
 end
 
 -- After the commit: checkpoint and truncate the WAL, optionally VACUUM,
 -- then search the database files for the erased values. Returns a report
 -- { files = {...}, values = n, residues = { { file, count } }, verified }.
 function erasure.finish(db, values, vacuum)
-  local mode = db:scalar("PRAGMA journal_mode")
-  if mode == "wal" then db:scalar("PRAGMA wal_checkpoint(TRUNCATE)") end
-  if vacuum then db:script("VACUUM") end
   local path = db:filename()
   local result = { files = {}, values = 0, residues = {},
                    verified = true }
+  -- The run is committed by now: a failure here leaves the erasure
+  -- unverified, it does not undo the run.
+  local ok, message = pcall(function()
+    local mode = db:scalar("PRAGMA journal_mode")
+    if mode == "wal" then db:scalar("PRAGMA wal_checkpoint(TRUNCATE)") end
+    if vacuum then db:script("VACUUM") end
+  end)
+  if not ok then
+    result.verified = false
+    result.failure = tostring(message)
+  end
   local searched, seen = {}, {}
   for _, value in ipairs(values) do
     if not seen[value] then
@@ -108,21 +147,31 @@ function erasure.finish(db, values, vacuum)
     end
   end
   result.values = #searched
+  local counts_per_file = {}
+  local found_values, found_seen = {}, {}
   for _, file in ipairs { path, path .. "-wal", path .. "-journal" } do
     result.files[#result.files + 1] = file
     if #searched > 0 then
       local counts, message = native.scan_file(file, searched)
       if not counts then error(message, 0) end
-      local found = 0
+      counts_per_file[file] = counts
       for i, count in ipairs(counts) do
-        if count > 0 and not still_live(db, searched[i]) then
-          found = found + count
+        if count > 0 and not found_seen[searched[i]] then
+          found_seen[searched[i]] = true
+          found_values[#found_values + 1] = searched[i]
         end
       end
-      if found > 0 then
-        result.verified = false
-        result.residues[#result.residues + 1] = { file = file, count = found }
-      end
+    end
+  end
+  local live = still_live(db, found_values)
+  for _, file in ipairs(result.files) do
+    local found = 0
+    for i, count in ipairs(counts_per_file[file] or {}) do
+      if count > 0 and not live[searched[i]] then found = found + count end
+    end
+    if found > 0 then
+      result.verified = false
+      result.residues[#result.residues + 1] = { file = file, count = found }
     end
   end
   return result
@@ -130,6 +179,12 @@ end
 
 -- One line for people: "verified: ..." or where copies were found.
 function erasure.describe(result)
+  if result.failure then
+    return string.format("Erasure NOT verified: the run is committed, but "
+      .. "cleaning the files failed (%s); erased values may remain in %s. "
+      .. "Run `lethe apply` again with --vacuum once the cause is fixed.",
+      result.failure, table.concat(result.files, ", "))
+  end
   if result.verified then
     return string.format("Erasure verified: no residual copies of %d erased "
       .. "values in %s.", result.values, table.concat(result.files, ", "))

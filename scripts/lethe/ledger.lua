@@ -16,9 +16,32 @@ local ledger = {}
 
 local quote = util.quote
 
-function ledger.id_hash(key, entity_name, id)
+-- The hash of a row's identity: its id together with its label (for a
+-- person, the name), so that a new row that only reuses an erased row's
+-- id does not match.
+function ledger.id_hash(key, entity_name, id, label)
   return native.hmac_sha256(key, "id\0" .. entity_name .. "\0"
-    .. tostring(id))
+    .. tostring(id) .. "\0" .. (label or ""))
+end
+
+-- The label of a row (its label columns, normalised), from a row read
+-- with those columns.
+local function label_of(entity, row)
+  local parts = {}
+  for i, column in ipairs(entity.label) do
+    local value = row[column]
+    parts[i] = value == nil and "" or tostring(value):gsub("^%s+", "")
+      :gsub("%s+$", ""):lower()
+  end
+  return table.concat(parts, "\0")
+end
+
+local function label_columns(entity)
+  local columns = { quote(entity.key) .. " AS lethe_key" }
+  for _, column in ipairs(entity.label) do
+    columns[#columns + 1] = quote(column)
+  end
+  return table.concat(columns, ", ")
 end
 
 -- Values compare without case and surrounding space.
@@ -56,8 +79,12 @@ function ledger.lines(db, plan, key)
     end
     for _, effect in ipairs(effects) do
       local entity = effect.entity
-      for id in effect.ids:ids() do
-        add(entity, "id", ledger.id_hash(key, entity.name, id))
+      local rows = db:rows(string.format("SELECT %s FROM %s WHERE %s IN "
+        .. "lethe_ids(?1)", label_columns(entity), quote(entity.table),
+        quote(entity.key)), { effect.ids })
+      for _, row in ipairs(rows) do
+        add(entity, "id", ledger.id_hash(key, entity.name, row.lethe_key,
+          label_of(entity, row)))
       end
       for _, field in ipairs(identity_fields(entity)) do
         local rows = db:rows(string.format("SELECT DISTINCT %s AS value FROM "
@@ -110,18 +137,19 @@ end
 
 -- Ids of `entity` rows in `db` whose id or identity value is in `hashes`.
 function ledger.match(db, entity, hashes, key)
-  local columns = { quote(entity.key) .. " AS lethe_key" }
+  local columns = { label_columns(entity) }
   local fields = identity_fields(entity)
   for i, field in ipairs(fields) do
-    columns[i + 1] = quote(field.column) .. " AS f" .. i
+    columns[i + 1] = quote(field.column) .. " AS lethe_f" .. i
   end
   local rows = db:rows(string.format("SELECT %s FROM %s",
     table.concat(columns, ", "), quote(entity.table)))
   local found = {}
   for _, row in ipairs(rows) do
-    local hit = hashes.id[ledger.id_hash(key, entity.name, row.lethe_key)]
+    local hit = hashes.id[ledger.id_hash(key, entity.name, row.lethe_key,
+      label_of(entity, row))]
     for i, field in ipairs(fields) do
-      local value = row["f" .. i]
+      local value = row["lethe_f" .. i]
       if not hit and value ~= nil and hashes.value[ledger.value_hash(key,
           entity.name, field.name, value)] then
         hit = true

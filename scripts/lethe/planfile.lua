@@ -64,7 +64,8 @@ function planfile.save(path, plan, run, text, model_reference)
   local document = {
     format = FORMAT, version = VERSION, digest = plan.digest,
     created = dates.format(native.time()), now = dates.format(run.now),
-    database = { path = run.db_path, id = database_id(run.db) or json.null },
+    database = { path = native.absolute_path(run.db_path) or run.db_path,
+                 id = database_id(run.db) or json.null },
     policy = { name = run.policy.name, source = run.policy.source,
                digest = run.policy.digest, text = text },
     model = { reference = model_reference or json.null,
@@ -151,6 +152,11 @@ function planfile.compare(db, saved, current)
     if not rule then
       util.fail("saved plan: rule \"%s\" is not in the policy",
         planned.name)
+    end
+    if planned.acting:entity() ~= rule.entity.name then
+      util.fail("saved plan: rule \"%s\" holds ids of entity %s, but the "
+        .. "rule selects %s; the plan file was changed", planned.name,
+        planned.acting:entity(), rule.entity.name)
     end
     local existing = existing_ids(db, rule.entity, planned.acting)
     add_difference(differences, planned.name, "gone",

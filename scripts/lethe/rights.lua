@@ -62,6 +62,32 @@ function rights.audit(db, row)
   db:exec(string.format("INSERT INTO lethe_audit (%s, previous_hash, hash) "
     .. "VALUES (%s, ?%d, ?%d)", table.concat(audit_columns, ", "),
     table.concat(placeholders, ", "), #values - 1, #values), values)
+  -- The head of the chain, so that removing the newest records shows.
+  local count = db:scalar("SELECT count(*) FROM lethe_audit")
+  for name, value in pairs { audit_head = values[#values],
+                             audit_count = tostring(count) } do
+    db:exec("INSERT INTO lethe_meta (key, value) VALUES (?1, ?2) ON CONFLICT "
+      .. "(key) DO UPDATE SET value = excluded.value", { name, value })
+  end
+end
+
+-- Check the chain's head recorded in lethe_meta against the newest row:
+-- nil when they agree, else a message.
+function rights.audit_head_problem(db, rows)
+  if not has_table(db, "lethe_meta") then return nil end
+  local head = db:scalar("SELECT value FROM lethe_meta WHERE key = "
+    .. "'audit_head'")
+  local count = db:scalar("SELECT value FROM lethe_meta WHERE key = "
+    .. "'audit_count'")
+  if head == nil and #rows == 0 then return nil end
+  local last = rows[#rows]
+  if head == nil or not last or last.hash ~= head
+      or tonumber(count) ~= #rows then
+    return string.format("the audit trail holds %d records where %s were "
+      .. "written; records were removed or the head was changed", #rows,
+      count or "some")
+  end
+  return nil
 end
 
 -- Audit rows in order, each with `intact` telling whether its hash and

@@ -22,6 +22,7 @@ function command.run(arguments)
   if not options.db then args.usage_error("audit", "missing --db FILE") end
   local db = session.open_database(options.db)
   local rows = rights.audit_rows(db)
+  local head_problem = rights.audit_head_problem(db, rows)
   db:close()
   local broken = 0
   for _, row in ipairs(rows) do
@@ -39,6 +40,10 @@ function command.run(arguments)
   if broken > 0 then
     io.stderr:write(string.format("lethe: %d audit records fail the hash "
       .. "check; the audit trail was changed\n", broken))
+    return 1
+  end
+  if head_problem then
+    io.stderr:write("lethe: " .. head_problem .. "\n")
     return 1
   end
   return 0

@@ -22,7 +22,7 @@ is an entity of the database's model (for example person or company);
 Options:
   --db FILE       the SQLite database (required)
   --reason TEXT   why the record is held, shown in plans (required for add)
-  --until DATE    the day the hold ends, YYYY-MM-DD (default: no end)
+  --until DATE    the last day of the hold, YYYY-MM-DD (default: no end)
   --model MODEL   model file or bundled model name
 ]],
 }
@@ -51,6 +51,8 @@ local function add(db, options, positional)
       args.usage_error("hold", "invalid --until '%s': %s", options["until"],
         reason)
     end
+    -- A date alone means the hold lasts through that day.
+    if #options["until"] == 10 then instant = instant + 86400 - 1 end
     until_text = dates.format(instant)
   end
   local loaded = resolve_model(db, options.db, options.model)
