@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 
 /* Version of the default CRM schema that this build creates and reads. */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* Create the default CRM schema and Lethe's tables in an empty database,
  * in one transaction, and record the schema version. */

@@ -87,8 +87,9 @@ CREATE TABLE sale (
 );
 
 -- Every activity. type: 1 meeting, 2 call, 3 task, 4 e-mail, 5 document.
--- status: 1 not started, 2 started, 3 completed. activeDate is the date
--- that counts as the activity's date for "last activity".
+-- status: 1 not started, 2 started, 3 completed. direction: 1 incoming,
+-- 2 outgoing, NULL unknown. activeDate is the date that counts as the
+-- activity's date for "last activity".
 CREATE TABLE appointment (
     appointment_id INTEGER PRIMARY KEY,
     contact_id     INTEGER REFERENCES contact (contact_id) ON DELETE CASCADE,
@@ -98,6 +99,7 @@ CREATE TABLE appointment (
     associate_id   INTEGER REFERENCES associate (associate_id),
     type           INTEGER NOT NULL CHECK (type BETWEEN 1 AND 5),
     status         INTEGER NOT NULL CHECK (status BETWEEN 1 AND 3),
+    direction      INTEGER CHECK (direction IN (1, 2)),
     do_by          TEXT,
     activeDate     TEXT NOT NULL,
     description    TEXT,

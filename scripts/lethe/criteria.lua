@@ -18,6 +18,7 @@
 local counters = require "lethe.criteria.counters"
 local date_criteria = require "lethe.criteria.dates"
 local model = require "lethe.model"
+local plugin_policy = require "lethe.plugin_policy"
 local support = require "lethe.criteria.support"
 local util = require "lethe.util"
 local values = require "lethe.criteria.values"
@@ -120,8 +121,9 @@ local function exists(context, criterion, entity, join, nested)
   local alias = support.new_alias(context)
   local condition = join(alias)
   if #nested > 0 then
-    condition = condition .. " AND " .. compile_nested(context, entity,
-      alias, nested, criterion[1] .. " " .. operator .. ": ")
+    condition = condition .. " AND " .. support.unindexed(compile_nested(
+      context, entity, alias, nested, criterion[1] .. " " .. operator
+      .. ": "))
   end
   return string.format("%sEXISTS (SELECT 1 FROM %s %s WHERE %s)",
     operator == "none" and "NOT " or "", quote(entity.table), alias,
@@ -192,10 +194,13 @@ local function compile_path(context, criterion, entity, alias, head, rest)
   context.prefix = outer
   return string.format("EXISTS (SELECT 1 FROM %s %s WHERE %s AND %s)",
     quote(link.parent.table), parent_alias,
-    join_parent(link, alias)(parent_alias), sql)
+    join_parent(link, alias)(parent_alias), support.unindexed(sql))
 end
 
 function compile_criterion(context, criterion, entity, alias)
+  if plugin_policy.is_criterion(criterion) then
+    return plugin_policy.compile_criterion(context, criterion, entity, alias)
+  end
   if is_predicate(criterion) then
     fail(criterion, "a Lua function criterion can stand only at the top "
       .. "level of a selection's criteria, not on related rows or in a "
@@ -227,9 +232,9 @@ criteria.compile_criterion = compile_criterion
 
 -- Return SQL for the value that `criterion` tests on the row of `entity`
 -- under `alias`, for explaining a record: a field's column (a lookup's
--- label), or a counter's aggregate. The second result says how to show it:
--- "epoch" for a counter's last or first date, else nil. Returns nil for
--- other criteria.
+-- label), or a counter's aggregate. The second result is the display
+-- format: "epoch" for a counter's last or first date, else nil. Returns
+-- nil for other criteria.
 function criteria.value_sql(context, entity, alias, criterion)
   if type(criterion) ~= "table" or type(criterion[1]) ~= "string" then
     return nil
@@ -317,7 +322,7 @@ end
 
 -- Compile `groups` on `entity` into a selection, a table that
 -- lethe.planner evaluates: { kind = "where", entity, sql, params, groups,
--- descriptions, date_fields }. When a group holds Lua predicates, the
+-- descriptions, date_fields }. When a group contains Lua predicates, the
 -- result is a union of one "where" per group, each with its predicates
 -- (applied after the SQL). `new_context()` returns a fresh context.
 function criteria.selection(new_context, entity, groups)

@@ -209,8 +209,8 @@ function dates.period_start(instant, unit)
   error("unknown unit " .. tostring(unit))
 end
 
--- The relative periods: how many periods before and after the current
--- one a range covers, and whether it includes the current one.
+-- The relative periods: whether a range covers the periods before the
+-- current one, the current one, and the periods after it.
 local relative_kinds = {
   ["this"] = { before = false, current = true, after = false },
   ["previous"] = { before = true, current = false, after = false },
@@ -226,10 +226,10 @@ function dates.is_relative(name)
   return relative_kinds[name] ~= nil
 end
 
--- Resolve a relative period at reference time `now`: `kind` is one of
+-- Resolve a relative period at reference time `now`. `kind` is one of
 -- "this", "previous", "next", "this and previous", "this and next" and
--- "this, previous and next"; `count` is the number of whole periods
--- before and after (ignored for "this"). Returns the first instant of the
+-- "this, previous and next". `count` is the number of whole periods
+-- before and after, ignored for "this". Returns the first instant of the
 -- range and the first instant after it. "previous" and "next" leave out
 -- the current period: with now on Tuesday 15 October 2019, previous 2
 -- weeks is Monday 30 September to Sunday 13 October.

@@ -3,7 +3,7 @@
 -- values (date ranges) and the record's own value where there is one.
 --
 -- Each criterion is compiled on its own and tested for that id alone, so
--- that the answer does not depend on the other criteria. Set algebra
+-- that its result does not depend on the other criteria. Set algebra
 -- (union, intersection, difference, symmetric difference) is explained
 -- part by part; a part that follows a link or relation (:related) is
 -- evaluated whole and tested for membership.
@@ -135,7 +135,7 @@ end
 
 -- Explain `rule` (a rule of run.policy) for record `id` of its entity.
 -- `run` has db, now and policy. Returns { rule, entity, id, exists, label,
--- held, tree, earlier }: held says whether the rule's selection contains
+-- held, tree, earlier }: held is whether the rule's selection contains
 -- the record, tree explains it part by part, and earlier lists the rules
 -- before it, on the same entity, that select the record first (so this
 -- rule would not act on it).

@@ -9,6 +9,7 @@ local idset = require "lethe.idset"
 local predicates = require "lethe.criteria.predicates"
 local update_planner = require "lethe.update_planner"
 local native = require "lethe.native"
+local plugins = require "lethe.plugins"
 local util = require "lethe.util"
 
 local planner = {}
@@ -261,7 +262,7 @@ local function apply_holds(run, entity, ids, blocked)
 end
 
 -- Rows of `entity` in `ids` that a guard vetoes: the model's guards, the
--- policy's guards and legal holds.
+-- policy's guards, legal holds and the guards of the run's plugins.
 local function apply_guards(run, entity, ids, blocked)
   for _, guard in ipairs(entity.guards) do
     add_block(blocked, entity, guard.reason, rows_where(run.db,
@@ -280,6 +281,9 @@ local function apply_guards(run, entity, ids, blocked)
     end
   end
   apply_holds(run, entity, ids, blocked)
+  plugins.apply_guards(run, entity, ids, function(reason, vetoed)
+    add_block(blocked, entity, reason, vetoed)
+  end)
 end
 
 -- Rows that a restrict link keeps: parents with children that stay.

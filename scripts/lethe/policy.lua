@@ -8,6 +8,7 @@
 -- what happens to it; later rules never see it again.
 
 local criteria = require "lethe.criteria"
+local plugin_policy = require "lethe.plugin_policy"
 local native = require "lethe.native"
 local sandbox = require "lethe.sandbox"
 local selections = require "lethe.selections"
@@ -240,6 +241,9 @@ function api.anonymise(spec)
 end
 
 api.null = updates.null
+
+-- plugin, criterion, field_action and strategy (lethe.plugin_policy).
+plugin_policy.add_to(api, function() return current end, at_caller)
 
 -- The field actions and consent actions of lethe.updates; each raises at
 -- the policy line.
@@ -475,6 +479,7 @@ function policy.load(text, source, options)
     model = state.model,
     rules = state.rules,
     guards = state.guards,
+    plugins = state.plugins or {},
     max_per_rule = header.max_per_rule,
     max_per_run = header.max_per_run,
   }
@@ -502,7 +507,8 @@ function policy.session_policy(name, body, text)
   local rule = current.rules[#current.rules]
   current.rules[before + 1] = nil
   return { name = "repl", source = "repl", digest = native.sha256(text),
-           model = current.model, rules = { rule }, guards = current.guards }
+           model = current.model, rules = { rule }, guards = current.guards,
+           plugins = current.plugins or {} }
 end
 
 return policy

@@ -3,8 +3,8 @@
 --
 --   static (kind 0)    a fixed list of members (companies or persons),
 --                      one selectionmember row each
---   dynamic (kind 1)   criteria, stored as Lua text (`return { group,
---                      ... }`) and evaluated again on every use
+--   dynamic (kind 1)   criteria, stored as Lua text (the arguments of
+--                      entity:where) and evaluated again on every use
 --   combined (kind 2)  a left and a right selection and an operation:
 --                      union, intersect, left_minus_right,
 --                      right_minus_left or symmetric_difference
@@ -46,14 +46,14 @@ local function check_tables(db)
   end
 end
 
--- Finding ---------------------------------------------------------------------
+-- Finding --------------------------------------------------------------------
 
 local columns = "selection_id AS id, name, kind, entity, criteria, left_id, "
   .. "right_id, operation, registered"
 
 -- Return the row of the selection named `reference` ("old prospects"), or
--- with id `reference` written as "#12"; raises when there is none or
--- the name is ambiguous.
+-- with the id that `reference` gives as "#12". Raises when there is no
+-- such selection or when the name is ambiguous.
 function selections.find(db, reference)
   check_tables(db)
   if type(reference) ~= "string" or reference == "" then
@@ -106,7 +106,7 @@ function selections.label(row)
   return string.format("\"%s\" (#%d)", row.name, row.id)
 end
 
--- Criteria as text ------------------------------------------------------------
+-- Criteria as text -----------------------------------------------------------
 
 local function serialize_value(value, indent)
   local kind = type(value)
@@ -130,44 +130,41 @@ local function serialize_value(value, indent)
         .. "saved", util.quote(tostring(key)))
     end
   end
-  local nested = type(value[1]) == "table"
+  -- A criterion (a list that starts with its field name) stays on one
+  -- line; a list of criteria gets one line per criterion.
+  local inline = indent == nil or type(value[1]) ~= "table"
   local parts = {}
   for i, item in ipairs(value) do
-    parts[i] = serialize_value(item, indent .. "  ")
+    parts[i] = serialize_value(item, not inline and indent .. "  " or nil)
   end
-  if not nested then return "{ " .. table.concat(parts, ", ") .. " }" end
+  if inline then return "{ " .. table.concat(parts, ", ") .. " }" end
   local pad = "\n" .. indent .. "  "
   return "{" .. pad .. table.concat(parts, "," .. pad) .. ",\n" .. indent
     .. "}"
 end
 
--- Return criteria groups as the Lua text that a dynamic selection stores:
--- "return { group, ... }", one criterion per line.
+-- Return criteria groups as the Lua text that a dynamic selection
+-- stores: the arguments of entity:where, one group after another and one
+-- criterion per line, such as
+--   {
+--     { "category", "=", "Prospect" },
+--     { "registered", "older than", 3, "years" },
+--   }
 function selections.serialize(groups)
   local parts = {}
   for i, group in ipairs(groups) do
-    parts[i] = serialize_value(criteria.as_list(group), "  ")
+    parts[i] = serialize_value(criteria.as_list(group), "")
   end
-  return "return {\n  " .. table.concat(parts, ",\n  ") .. ",\n}\n"
+  return table.concat(parts, ",\n") .. "\n"
 end
 
--- Read stored criteria text back in the sandbox. Returns the groups.
+-- Read criteria text back in the sandbox: the arguments of entity:where,
+-- such as `{ { "category", "=", "Prospect" } }, { "nomailing", "is true"
+-- }` (two groups, ORed). `source` names the text in messages. Returns the
+-- list of groups.
 function selections.parse(text, source)
-  local ok, groups = pcall(sandbox.run, text, source, sandbox.environment())
-  if not ok then util.fail("%s", groups) end
-  if type(groups) ~= "table" or #groups == 0 then
-    util.fail("%s: the criteria text must return a list of groups, such as "
-      .. "return { { { \"category\", \"=\", \"Prospect\" } } }", source)
-  end
-  return groups
-end
-
--- Read criteria groups written as a :where argument list, such as
--- `{ { "category", "=", "Prospect" } }, { "nomailing", "is true" }` (two
--- groups, ORed). Returns the groups.
-function selections.parse_arguments(text, source)
-  local ok, groups = pcall(sandbox.run, "return { " .. text .. "\n}", source,
-    sandbox.environment())
+  local ok, groups = pcall(sandbox.run, "return { " .. text .. "\n}",
+    source, sandbox.environment())
   if not ok then util.fail("%s", groups) end
   if #groups == 0 then
     util.fail("%s: no criteria; give at least one, such as { \"category\", "
@@ -176,10 +173,10 @@ function selections.parse_arguments(text, source)
   return groups
 end
 
--- Building selections -----------------------------------------------------------
+-- Building selections --------------------------------------------------------
 
--- The selectionmember column that holds members of `entity`: the column of
--- the member table's link to that entity, or nil.
+-- The selectionmember column that stores members of `entity`: the column
+-- of the member table's link to that entity, or nil.
 local function member_column(definition, entity)
   local member = definition.entities.selection_member
   if not member then return nil end
@@ -244,7 +241,7 @@ local function build_combined(db, definition, now, row, entity, stack)
 end
 
 -- Return the selection that saved row `row` stands for, as a table that
--- lethe.planner evaluates. `stack` holds the ids being built, to find
+-- lethe.planner evaluates. `stack` contains the ids being built, to find
 -- cycles.
 function build(db, definition, now, row, stack)
   stack = stack or {}
@@ -288,7 +285,7 @@ end
 
 selections.build = build
 
--- Dependents --------------------------------------------------------------------
+-- Dependents -----------------------------------------------------------------
 
 -- Return the saved selections that use selection `id`, directly or
 -- through others, in id order.
@@ -325,7 +322,7 @@ local function reaches(db, id, target, seen)
   return false
 end
 
--- Saving ------------------------------------------------------------------------
+-- Saving ---------------------------------------------------------------------
 
 -- Insert or, for an existing row `existing`, rewrite the selection row
 -- (keeping its id, name and registration date); returns its id. The
@@ -426,7 +423,8 @@ function selections.save_combined(db, name, left, operation, right, now,
     operation = operation, registered = dates.format(now) })
 end
 
--- Turn selection `row` into a static one holding `ids`, its members now.
+-- Turn selection `row` into a static one with the members `ids`, its
+-- records at this moment.
 function selections.convert(db, definition, row, ids, now)
   local entity = entity_of(definition, row)
   selections.save_static(db, definition, row.name, entity, ids, now, row)

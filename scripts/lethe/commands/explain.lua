@@ -3,6 +3,7 @@
 local args = require "lethe.args"
 local explain = require "lethe.explain"
 local json = require "lethe.json"
+local plugins = require "lethe.plugins"
 local session = require "lethe.session"
 local util = require "lethe.util"
 
@@ -26,7 +27,7 @@ Options:
   --now TIME      reference time, UTC: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ
                   (default: the current time)
   --json          print the explanation as a JSON document
-]],
+]] .. args.limits_help .. plugins.help,
 }
 
 -- Return the rule of `loaded` named `name`, or raise with a suggestion.
@@ -41,11 +42,14 @@ function command.find_rule(name, loaded, command_name)
 end
 
 function command.run(arguments)
-  local options, positional = args.parse("explain", arguments, {
-    db = "value", model = "value", now = "value", rule = "value",
-    id = "value", json = "flag" }, { "POLICY" })
+  local options, positional = args.parse("explain", arguments,
+    plugins.with_options(args.with_limits { db = "value", model = "value",
+      now = "value", rule = "value", id = "value", json = "flag" }),
+    { "POLICY" })
   if options.help then io.stdout:write(command.help) return 0 end
-  if not options.rule then args.usage_error("explain", "missing --rule NAME") end
+  if not options.rule then
+    args.usage_error("explain", "missing --rule NAME")
+  end
   if not options.id then args.usage_error("explain", "missing --id N") end
   local id = args.integer("explain", "id", options.id, 0)
   local run = session.prepare_run("explain", options, positional)

@@ -1,7 +1,7 @@
 -- Counters over related rows, as CRM "sales intelligence" screens show
 -- them: how many activities or sales a company, person or project has,
--- the date of the last (or first) one, and the total of a number field,
--- each over all related rows or over those that satisfy criteria of their
+-- the date of the last (or first) one, and the total of a number field.
+-- Each counts all related rows, or those that satisfy criteria of their
 -- own.
 --
 --   { "activities", "count", ">=", 3 }
@@ -105,11 +105,11 @@ local function compare(context, criterion, expression, field, child)
     return values.compile_comparison(context, criterion, expression,
       comparison, first, operator == "count")
   end
+  support.note_date_field(context, child, field)
   if comparison == "empty" or comparison == "not empty" then
     return string.format("%s IS %sNULL", expression,
       comparison == "empty" and "" or "NOT ")
   end
-  support.note_date_field(context, child, field)
   local label = string.format("%s %s %s", criterion[1], operator, field.name)
   return date_criteria.compile(context, criterion, expression, comparison,
     first, label)
@@ -152,8 +152,8 @@ function counters.subquery(context, criterion, alias, relation,
     column_of(child_alias, relation.column),
     column_of(alias, relation.references))
   if #nested > 0 then
-    condition = condition .. " AND " .. compile_nested(context, child,
-      child_alias, nested)
+    condition = condition .. " AND " .. support.unindexed(compile_nested(
+      context, child, child_alias, nested))
   end
   return string.format("(SELECT %s FROM %s %s WHERE %s)",
     aggregate(criterion, field, child_alias), util.quote(child.table),

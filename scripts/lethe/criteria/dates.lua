@@ -1,7 +1,8 @@
--- Criteria on dates: absolute dates (before, on, after, between), the day
--- of the reference time (before today, today, after today), calendar
--- periods around it (this month, previous 2 weeks, this and next 3
--- quarters, ...) and ages (older than / newer than 3 years).
+-- Criteria on dates. The operators compare with absolute dates (before,
+-- on, after, between), the day of the reference time (before today,
+-- today, after today), calendar periods around it (this month, previous
+-- 2 weeks, this and next 3 quarters, ...) and ages (older than / newer
+-- than 3 years).
 --
 -- Every operator compares instants: the stored text is read by the SQL
 -- function lethe_epoch, which returns NULL for text that is not an

@@ -1,24 +1,37 @@
 -- Lua predicates: criteria written as a Lua function of the row, for what
--- SQL cannot say. `{ function(row, id) return ... end }` in a group keeps
+-- SQL cannot express. `{ function(row, id) return ... end }` in a group keeps
 -- the rows, among those the group's SQL criteria select, for which the
 -- function returns a true value. `row` is a read-only table of the
 -- entity's fields by model field name, holding the stored values (a
--- lookup field holds its key, a date its text); `id` is the record id.
+-- lookup field holds its key, a date its text); reading a name that is
+-- not a field is an error. `id` is the record id.
 --
--- The functions run in the trusted engine, one call per row, in id order.
+-- The functions run under the script limits (sandbox.call), one call per
+-- row, in id order.
 -- An error in one stops the evaluation with the policy line where the
 -- function was written, the record id and the error.
 
 local util = require "lethe.util"
 local idset = require "lethe.idset"
+local sandbox = require "lethe.sandbox"
 
 local predicates = {}
 
 local BATCH_ROWS = 1000
 
-local function read_only(values)
+-- Return a read-only row of `entity` over `values` (field name ->
+-- stored value). Reading a name that is not a field of the entity raises
+-- with the closest field name, so that a misspelled field never reads nil.
+function predicates.row(entity, values)
   return setmetatable({}, {
-    __index = values,
+    __index = function(_, name)
+      if entity.fields[name] == nil then
+        error(string.format("%s has no field '%s'%s", entity.name,
+          tostring(name), util.suggestion(tostring(name),
+            util.sorted_keys(entity.fields))), 2)
+      end
+      return values[name]
+    end,
     __newindex = function(_, name)
       error(string.format("the row is read-only; cannot set '%s'",
         tostring(name)), 2)
@@ -36,7 +49,8 @@ end
 -- Call every predicate on one row; returns whether all of them hold.
 local function holds(list, row, id, entity)
   for _, predicate in ipairs(list) do
-    local ok, result = pcall(predicate.check, row, id)
+    local ok, result = pcall(sandbox.call, origin(predicate.check),
+      predicate.check, row, id)
     if not ok then
       util.fail("%s: the Lua criterion failed on %s %s: %s",
         origin(predicate.check), entity.name, tostring(id), tostring(result))
@@ -71,7 +85,7 @@ function predicates.filter(db, entity, list, ids)
     for _, raw in ipairs(rows) do
       local id = raw.lethe_key
       raw.lethe_key = nil
-      if holds(list, read_only(raw), id, entity) then
+      if holds(list, predicates.row(entity, raw), id, entity) then
         kept[#kept + 1] = id
       end
       last = id

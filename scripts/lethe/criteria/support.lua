@@ -1,5 +1,6 @@
--- What the criteria compilers share: the compilation context, bound
--- parameters, table aliases, and the messages for a malformed criterion.
+-- Helpers that the criteria compilers share: the compilation context,
+-- bound parameters, table aliases, and the messages for a malformed
+-- criterion.
 
 local util = require "lethe.util"
 
@@ -43,6 +44,16 @@ end
 -- Return the SQL for `column` of the table under `alias`, quoted.
 function support.column_of(alias, column)
   return alias .. "." .. util.quote(column)
+end
+
+-- Wrap the criteria of a correlated subquery (the related rows of one
+-- row) so that SQLite finds those rows through the link column's index.
+-- Without statistics, SQLite may prefer an index on a column that the
+-- criteria test, such as the legal basis of consents, and then read
+-- thousands of rows for every outer row. likely() hides the criteria from
+-- index selection and changes nothing else.
+function support.unindexed(sql)
+  return "likely(" .. sql .. ")"
 end
 
 -- Raise unless the criterion has exactly `count` elements.
