@@ -6,6 +6,9 @@ local util = require "lethe.util"
 
 local report = {}
 
+-- Sets of at least this many ids show their memory in the plan.
+report.large_set = 100000
+
 -- The digest that people type to confirm: the first 16 hex digits.
 function report.short_digest(digest)
   return digest:sub(1, 16)
@@ -82,6 +85,10 @@ local function write_rule(out, rule)
   if rule.excluded > 0 then
     selected = selected .. string.format(
       " (%d more were taken by earlier rules)", rule.excluded)
+  end
+  if #rule.ids >= report.large_set then
+    selected = selected .. string.format("; the id set takes %d bytes",
+      rule.ids:bytes())
   end
   out(selected)
   if #rule.vetoes > 0 then
@@ -206,6 +213,7 @@ local function rule_json(rule)
     index = rule.index, name = rule.name, action = rule.action,
     entity = rule.entity.name, reason = rule.reason, line = rule.line,
     selected = #rule.ids, excluded = rule.excluded,
+    set_bytes = rule.ids:bytes(),
     acting = #rule.acting, criteria = json.array(rule.criteria),
     effects = effects, vetoes = vetoes, samples = samples_json(rule.samples),
     problems = json.array(rule.problems), all_rows = rule.all_rows or false,

@@ -126,7 +126,7 @@ class VetoTest(lt.LetheTestCase):
         expected = {
             USER_REASON: 1,
             "VIP customer": 1,
-            "legal hold: tax audit (until 2030-01-01 00:00:00)": 1,
+            "legal hold: tax audit (until 2030-01-01 23:59:59)": 1,
             "would delete a activity that is vetoed (legal hold: disputed "
             "call)": 1,
         }
@@ -136,7 +136,7 @@ class VetoTest(lt.LetheTestCase):
 
     def test_veto_samples(self):
         expected = {"VIP customer": [10], USER_REASON: [9],
-                    "legal hold: tax audit (until 2030-01-01 00:00:00)": [8]}
+                    "legal hold: tax audit (until 2030-01-01 23:59:59)": [8]}
         rule = lt.rule_by_name(self.plan, "delete prospects")
         for reason, ids in expected.items():
             actual = lt.veto_ids(rule, reason)
@@ -178,8 +178,8 @@ class VetoTest(lt.LetheTestCase):
                         for fields in lines)
         expected = sorted([
             ("person", "7", "court case", "no end"),
-            ("person", "8", "tax audit", "2030-01-01 00:00:00"),
-            ("person", "11", "expired", "2020-01-01 00:00:00"),
+            ("person", "8", "tax audit", "2030-01-01 23:59:59"),
+            ("person", "11", "expired", "2020-01-01 23:59:59"),
             ("person", "13", "mistake", "no end"),
             ("activity", "3", "disputed call", "no end"),
         ])

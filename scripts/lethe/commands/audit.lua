@@ -8,16 +8,17 @@ local session = require "lethe.session"
 local command = {
   summary = "list audit records and check their hash chain",
   help = [[
-Usage: lethe audit --db FILE [--json]
+Usage: lethe audit --db FILE [--json] [--verify]
 
 List the audit records of applied rules, oldest first, and check the hash
-chain that links them. Exits with 1 if a record was changed or removed.
+chain that links them and the chain's head. Exits with 1 if a record was
+changed, removed or moved. With --verify, print only the verdict.
 ]],
 }
 
 function command.run(arguments)
-  local options = args.parse("audit", arguments, { db = "value", json = "flag" },
-    {})
+  local options = args.parse("audit", arguments, { db = "value",
+    json = "flag", verify = "flag" }, {})
   if options.help then io.stdout:write(command.help) return 0 end
   if not options.db then args.usage_error("audit", "missing --db FILE") end
   local db = session.open_database(options.db)
@@ -28,7 +29,12 @@ function command.run(arguments)
   for _, row in ipairs(rows) do
     if not row.intact then broken = broken + 1 end
   end
-  if options.json then
+  if options.verify then
+    if broken == 0 and not head_problem then
+      args.out(string.format("Audit trail verified: %d records, chain "
+        .. "intact.", #rows))
+    end
+  elseif options.json then
     args.out(json.encode(json.array(rows), true))
   else
     for _, row in ipairs(rows) do
