@@ -120,6 +120,10 @@ function rights.change_command(command, arguments, grant)
   if options.help then io.stdout:write(rights.help) return 0 end
   if not options.db then args.usage_error(command, "missing --db FILE") end
   local user, right = positional[1], positional[2]
+  if not user:match("%S") then
+    args.usage_error(command, "the user name is empty; give a login name, "
+      .. "such as \"$(id -un)\"")
+  end
   if not rights.known[right] then
     args.usage_error(command, "unknown right '%s'; the rights are delete and "
       .. "update", right)

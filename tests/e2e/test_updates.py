@@ -305,6 +305,15 @@ class AuditVerify(UpdateCase):
         self.assertIn("records were removed", result.stderr)
 
 
+class RightsInput(UpdateCase):
+    def test_empty_user_rejected(self):
+        result = lt.run_lethe("grant", "", "delete", "--db", self.db)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("the user name is empty", result.stderr)
+        self.assertEqual(lt.scalar(self.db, "SELECT count(*) FROM "
+                                   "lethe_right WHERE user = ''"), 0)
+
+
 class Concurrency(UpdateCase):
     def test_two_writers_both_count(self):
         lt.execute(self.db, "UPDATE person SET birthyear = 100")
