@@ -3,9 +3,13 @@
  */
 #include "db.h"
 
+#include "faultvfs.h"
 #include "idset.h"
+#include "isodate.h"
+#include "plugin_sql.h"
 #include "schema.h"
 #include "sqlfunctions.h"
+#include "textfold.h"
 #include "util.h"
 
 #include <errno.h>
@@ -73,7 +77,7 @@ static int check_mode(const char *path, enum db_mode mode, char **err)
 int db_open(const char *path, enum db_mode mode, sqlite3 **out, char **err)
 {
     *out = NULL;
-    if (check_mode(path, mode, err) != 0)
+    if (check_mode(path, mode, err) != 0 || faultvfs_install(err) != 0)
         return -1;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW;
     if (mode == DB_NEW)
@@ -91,7 +95,9 @@ int db_open(const char *path, enum db_mode mode, sqlite3 **out, char **err)
         enable_foreign_keys(db, path, err) != 0 ||
         schema_check_version(db, path, err) != 0 ||
         idset_sql_register(db, err) != 0 ||
-        sqlfunctions_register(db, err) != 0) {
+        sqlfunctions_register(db, err) != 0 ||
+        textfold_register(db, err) != 0 || isodate_register(db, err) != 0 ||
+        plugin_sql_attach(db, err) != 0) {
         sqlite3_close(db);
         return -1;
     }
@@ -105,6 +111,8 @@ void db_close(sqlite3 *db)
      * index keeps statements of its own, which only it may finalize. A
      * statement still open here is a leak: sqlite3_close_v2 then closes
      * the connection when that statement is finalized. */
+    if (db)
+        plugin_sql_detach(db);
     if (db && sqlite3_close(db) != SQLITE_OK)
         sqlite3_close_v2(db);
 }

@@ -1,8 +1,10 @@
 /*
  * db.h: opening SQLite databases the way every Lethe command needs them.
  *
- * Every connection has foreign keys enforced, a busy timeout, and the
- * lethe_ids table-valued function registered.
+ * Every connection has foreign keys enforced, a busy timeout, the
+ * lethe_ids table-valued function, the SQL functions of bulk updates
+ * (sqlfunctions.h), lethe_fold (textfold.h), lethe_epoch (isodate.h) and
+ * the functions that call plugins (plugin_sql.h).
  */
 #ifndef LETHE_DB_H
 #define LETHE_DB_H

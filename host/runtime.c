@@ -6,6 +6,7 @@
 #include "embedded.h"
 #include "idset.h"
 #include "luadb.h"
+#include "plugin_lua.h"
 #include "script_limits.h"
 #include "terminal.h"
 #include "util.h"
@@ -65,6 +66,8 @@ static void install_searchers(lua_State *L)
     lua_setfield(L, -2, "lethe.terminal");
     lua_pushcfunction(L, script_limits_open);
     lua_setfield(L, -2, "lethe.limits");
+    lua_pushcfunction(L, plugin_lua_open);
+    lua_setfield(L, -2, "lethe.plugin_host");
     lua_pop(L, 1);
 }
 

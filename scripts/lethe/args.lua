@@ -25,8 +25,9 @@ end
 -- Single-letter options and the long option each stands for.
 local short_options = { ["-o"] = "output" }
 
--- Parse `arguments` for `command`. `spec` maps option names to "value" or
--- "flag"; `positional_names` names the positional arguments, required
+-- Parse `arguments` for `command`. `spec` maps option names to "value",
+-- "flag" or "list" (a value that may repeat, collected in a list);
+-- `positional_names` names the positional arguments, required
 -- unless the name ends in "?"; { any = true } accepts any number.
 -- Returns options (with help = true for --help) and the positional list.
 function args.parse(command, arguments, spec, positional_names)
@@ -55,7 +56,12 @@ function args.parse(command, arguments, spec, positional_names)
         if value == nil then
           usage_error(command, "--%s needs a value", name)
         end
-        options[name] = value
+        if kind == "list" then
+          options[name] = options[name] or {}
+          table.insert(options[name], value)
+        else
+          options[name] = value
+        end
       end
     else
       positional[#positional + 1] = argument
@@ -64,6 +70,9 @@ function args.parse(command, arguments, spec, positional_names)
   end
   if options.help then return options, positional end
   args.apply_limits(command, options)
+  if spec["plugin-dir"] then
+    require("lethe.plugins").configure(command, options, usage_error)
+  end
   if positional_names.any then return options, positional end
   if #positional > #positional_names then
     usage_error(command, "unexpected argument '%s'",

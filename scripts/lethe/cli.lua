@@ -9,7 +9,8 @@ local cli = {}
 -- Commands in the order `lethe --help` lists them; each is the module
 -- lethe.commands.NAME with fields summary, help and run(arguments).
 cli.commands = { "demo", "init", "plan", "apply", "grant", "revoke",
-  "rights", "hold", "audit", "reapply", "test", "repl" }
+  "rights", "hold", "audit", "reapply", "test", "repl", "selection",
+  "explain", "export", "plugins" }
 
 local function main_help()
   local lines = {

@@ -348,7 +348,9 @@ end
 -- Run one complete chunk and print its results.
 local function run_chunk(session, chunk)
   local started = clock_ms()
-  local results = table.pack(terminal.run(session.db, chunk))
+  sandbox.reset() -- each evaluation has limits of its own
+  local results = table.pack(terminal.run(session.db, sandbox.call, "repl",
+    chunk))
   if not results[1] then
     session.errors = session.errors + 1
     session.err("error: " .. tostring(results[2]))

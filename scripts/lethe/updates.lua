@@ -33,6 +33,10 @@ updates.is_field_action = function(value)
   return getmetatable(value) == FieldAction
 end
 
+-- Field actions of plugins (lethe.plugin_policy) are FieldActions of kind
+-- "plugin" with an assign(field) function that returns the assignment.
+updates.field_action = field_action
+
 -- Policy API ------------------------------------------------------------------
 
 local api = {}
@@ -205,6 +209,7 @@ end
 -- Return an assignment { field, kind, description, build(column, bind) }
 -- for field action `action` on `field`.
 local function assignment(field, action)
+  if action.kind == "plugin" then return action.assign(field) end
   local kinds = field_kinds[action.kind]
   if type(kinds) == "table" and not kinds[field.type] then
     util.fail("%s does not apply to %s field %s", action.kind, field.type,
@@ -369,11 +374,14 @@ function updates.resolve_anonymise(entity, spec)
       values[name] = field_action("random", {})
     elseif getmetatable(strategy) == FieldAction
         and (strategy.kind == "fixed" or strategy.kind == "hash"
-          or strategy.kind == "random") then
+          or strategy.kind == "random" or strategy.is_strategy) then
       values[name] = strategy
+    elseif type(strategy) == "string" and updates.find_strategy(strategy) then
+      values[name] = updates.find_strategy(strategy)
     else
       util.fail("anonymise: strategy for %s must be \"null\", \"hash\", "
-        .. "\"random\" or fixed(\"text\")", field.name)
+        .. "\"random\", fixed(\"text\") or a loaded plugin's strategy",
+        field.name)
     end
   end
   return updates.resolve(entity, values)
@@ -414,5 +422,11 @@ function updates.bind_key(params, key)
 end
 
 updates.null = setmetatable({}, { __tostring = function() return "null" end })
+
+-- The strategy a plugin registered under `name`, as a field action, or
+-- nil; lethe.plugin_policy replaces this.
+function updates.find_strategy()
+  return nil
+end
 
 return updates

@@ -10,6 +10,7 @@ local native = require "lethe.native"
 local plan_command = require "lethe.commands.plan"
 local planfile = require "lethe.planfile"
 local planner = require "lethe.planner"
+local plugins = require "lethe.plugins"
 local report = require "lethe.report"
 local rights = require "lethe.rights"
 local session = require "lethe.session"
@@ -65,7 +66,7 @@ Options:
                   the file check; for testing what they prevent
   --samples N     sample rows shown per rule (default 5)
   --json          print the plan as a JSON document
-]] .. args.limits_help,
+]] .. args.limits_help .. plugins.help,
 }
 
 local function confirm(plan, options)
@@ -190,7 +191,11 @@ end
 local function prepare_policy_run(options, positional)
   local run = session.prepare_run("apply", options, positional)
   restrict_to_rule(run, options)
-  return run, planner.plan(run, run.policy)
+  plugins.before("before_plan", run, { command = "apply" })
+  local plan = planner.plan(run, run.policy)
+  run.hooks_failed = not plugins.after("after_plan", run,
+    { command = "apply", plan = plan })
+  return run, plan
 end
 
 function command.run(arguments)
@@ -242,6 +247,7 @@ function command.carry_out(run, plan, options, user)
     and args.integer("apply", "batch-size",
       options["batch-size"], 1)
   confirm(plan, options)
+  plugins.before_apply(run, plan, "apply")
   run.skip_erasure = options["skip-erasure-steps"]
   run.model = run.policy.model
   local check, outcome, state
@@ -255,8 +261,14 @@ function command.carry_out(run, plan, options, user)
   for _, file in ipairs(run.exported or {}) do
     io.stderr:write("Exported the deleted rows to " .. file .. ".\n")
   end
-  return command.report_outcome(run, check, outcome, state, string.format(
-    "Applied plan %s as %s.", report.short_digest(plan.digest), user))
+  if outcome ~= "stopped" and not plugins.after_apply(run, plan, check,
+      "apply") then
+    run.hooks_failed = true
+  end
+  local status = command.report_outcome(run, check, outcome, state,
+    string.format("Applied plan %s as %s.", report.short_digest(plan.digest),
+      user))
+  return run.hooks_failed and 1 or status
 end
 
 -- Print the rows that updates skipped, with SQLite's reason, and the
@@ -347,12 +359,12 @@ function command.resume(options, user)
 end
 
 -- The options that apply and reapply share, for args.parse.
-command.options = args.with_limits {
+command.options = plugins.with_options(args.with_limits {
   db = "value", model = "value", json = "flag", samples = "value",
   as = "value", yes = "value", ["all-rows"] = "value", vacuum = "flag",
   ["skip-erasure-steps"] = "flag", ["key-file"] = "value", ledger = "value",
   export = "value", ["batch-size"] = "value",
-}
+})
 
 -- The acting user: --as, else the login name.
 function command.user(options, name)

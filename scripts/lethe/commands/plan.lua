@@ -1,8 +1,10 @@
 -- lethe plan: show what a policy would do, changing nothing.
 
 local args = require "lethe.args"
+local keys = require "lethe.keys"
 local planfile = require "lethe.planfile"
 local planner = require "lethe.planner"
+local plugins = require "lethe.plugins"
 local report = require "lethe.report"
 local session = require "lethe.session"
 
@@ -23,9 +25,12 @@ Options:
                   (default: the current time)
   --samples N     sample rows shown per rule (default 5)
   --json          print the plan as a JSON document
+  --key-file FILE the key for anonymisation by keyed hash, so that the
+                  preview shows the real hashes (default: LETHE_KEY_FILE;
+                  without one the preview hashes under a stand-in key)
   -o, --output FILE
                   also save the plan to FILE, for `lethe apply --plan FILE`
-]] .. args.limits_help,
+]] .. args.limits_help .. plugins.help,
 }
 
 -- Print `plan` as text or, with `as_json`, as a JSON document.
@@ -39,18 +44,24 @@ end
 
 function command.run(arguments)
   local options, positional = args.parse("plan", arguments,
-    args.with_limits { db = "value", model = "value", now = "value",
-      json = "flag", samples = "value", output = "value" }, { "POLICY" })
+    plugins.with_options(args.with_limits { db = "value", model = "value",
+      now = "value", json = "flag", samples = "value", output = "value",
+      ["key-file"] = "value" }),
+    { "POLICY" })
   if options.help then io.stdout:write(command.help) return 0 end
   local run = session.prepare_run("plan", options, positional)
+  run.key = keys.read(options["key-file"], run.db_path)
+  plugins.before("before_plan", run, { command = "plan" })
   local plan = planner.plan(run, run.policy)
   command.print(plan, run, options.json)
   if options.output then
     planfile.save(options.output, plan, run, run.text, options.model)
     io.stderr:write("Saved the plan to " .. options.output .. ".\n")
   end
+  local hooks_ok = plugins.after("after_plan", run, { command = "plan",
+    plan = plan })
   run.db:close()
-  return 0
+  return hooks_ok and 0 or 1
 end
 
 return command

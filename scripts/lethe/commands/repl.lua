@@ -2,6 +2,7 @@
 
 local args = require "lethe.args"
 local native = require "lethe.native"
+local plugins = require "lethe.plugins"
 local repl = require "lethe.repl"
 local session = require "lethe.session"
 
@@ -27,12 +28,13 @@ Options:
                   own)
   --now TIME      reference time, UTC (default: the current time)
   --as USER       the acting user for apply (default: the login name)
-]],
+]] .. args.limits_help .. plugins.help,
 }
 
 function command.run(arguments)
-  local options = args.parse("repl", arguments, { db = "value",
-    model = "value", now = "value", as = "value" }, {})
+  local options = args.parse("repl", arguments, plugins.with_options(
+    args.with_limits { db = "value", model = "value", now = "value",
+                       as = "value" }), {})
   if options.help then io.stdout:write(command.help) return 0 end
   if not options.db then args.usage_error("repl", "missing --db FILE") end
   local now = args.now("repl", options.now)

@@ -3,6 +3,7 @@
 local args = require "lethe.args"
 local json = require "lethe.json"
 local native = require "lethe.native"
+local plugins = require "lethe.plugins"
 local testing = require "lethe.testing"
 
 local command = {
@@ -22,7 +23,7 @@ id), which rules and criteria no test exercised, and a summary line
 Options:
   --json          print the results as a JSON document
   --no-coverage   leave out the coverage report
-]],
+]] .. plugins.help,
 }
 
 local function collect(path, files)
@@ -74,8 +75,9 @@ local function coverage_lines(coverage)
 end
 
 function command.run(arguments)
-  local options, paths = args.parse("test", arguments, { json = "flag",
-    ["no-coverage"] = "flag" }, { any = true })
+  local options, paths = args.parse("test", arguments,
+    plugins.with_options { json = "flag", ["no-coverage"] = "flag" },
+    { any = true })
   if options.help then io.stdout:write(command.help) return 0 end
   if #paths == 0 then paths = { "." } end
   local files = {}
