@@ -1,16 +1,16 @@
 -- The sandbox: the one way Lethe runs script code (policies, models, Lua
 -- plugins, REPL input) and the restricted environment that code sees.
 --
--- Environment: the base functions without dofile, loadfile, rawequal-free
--- escapes or collectgarbage options that tune the collector; string
--- without dump; table, math, utf8, coroutine; os with time, date, clock
--- and difftime only. No io, package or debug. load takes text only and
--- runs it in the script's own environment; require loads helper modules,
--- as text, only from the folders configured with --lua-path. Each script
+-- Environment: the base functions except dofile, loadfile and warn, with
+-- collectgarbage limited to "count", "collect" and "step"; string without
+-- dump; table, math, utf8, coroutine; os with time, date, clock and
+-- difftime only. No io, package or debug. load takes text only and runs
+-- it in the script's own environment. require loads helper modules, as
+-- text, only from the folders configured with --lua-path. Each script
 -- gets its own globals, and reading an undefined global is an error that
 -- names it. setmetatable rejects __gc, because a finalizer would run at
 -- whatever moment the collector picks, outside the script's limits. The
--- shared string metatable is hidden by the host (see runtime.c).
+-- host hides the shared string metatable (see runtime.c).
 --
 -- Limits: every call into script code goes through sandbox.call (or
 -- sandbox.run and sandbox.wrap, built on it), which runs it under the
@@ -63,12 +63,15 @@ end
 -- Call f(...) and turn an error into text that names `script`, so that
 -- no script value (a table with a __tostring of its own) leaves the
 -- limits as an error.
-local function call_and_describe(script, f, ...)
-  local results = table.pack(pcall(f, ...))
-  if results[1] then return table.unpack(results, 2, results.n) end
-  local text = error_text(results[2])
+local function describe_failure(script, ok, ...)
+  if ok then return ... end
+  local text = error_text((...))
   if not text:find(script, 1, true) then text = script .. ": " .. text end
   error(text, 0)
+end
+
+local function call_and_describe(script, f, ...)
+  return describe_failure(script, pcall(f, ...))
 end
 
 -- Call the script function f(...) under the limits; `script` names the
@@ -120,6 +123,17 @@ local function checked_xpcall(f, handler, ...)
   end, ...)
 end
 
+-- rawset would put fields into a protected object (a selection is an
+-- empty proxy whose fields Lethe reads through its metatable), so it
+-- rejects tables whose metatable is protected with __metatable.
+local function checked_rawset(value, key, element)
+  local metatable = type(value) == "table" and debug.getmetatable(value)
+  if metatable and rawget(metatable, "__metatable") ~= nil then
+    error("rawset: the table is a protected object", 2)
+  end
+  return rawset(value, key, element)
+end
+
 local collect_options = { count = true, collect = true, step = true }
 
 local function checked_collectgarbage(option, ...)
@@ -134,10 +148,10 @@ end
 
 -- Lua 5.4.4 does not count the C stack when coroutine.close, or a
 -- coroutine.wrap function that fails, closes the pending to-be-closed
--- variables of a coroutine: __close handlers that close further
+-- variables of a coroutine. So __close handlers that close further
 -- coroutines can nest until the C stack overflows and the process
--- crashes (fixed upstream in 5.4.5). Both are wrapped to bound the
--- nesting.
+-- crashes; the standalone lua5.4 of Debian 12 does, with 100000 levels.
+-- Both functions are wrapped to bound the nesting.
 local maximum_close_depth = 100
 local close_depth = 0
 
@@ -241,7 +255,8 @@ function new_environment(extra)
     assert = assert, error = error, ipairs = ipairs, next = next,
     pairs = pairs, pcall = pcall, select = select, tonumber = tonumber,
     tostring = tostring, type = type, xpcall = checked_xpcall,
-    rawequal = rawequal, rawlen = rawlen, rawget = rawget, rawset = rawset,
+    rawequal = rawequal, rawlen = rawlen, rawget = rawget,
+    rawset = checked_rawset,
     setmetatable = checked_setmetatable, getmetatable = getmetatable,
     collectgarbage = checked_collectgarbage,
     print = print_to_stderr, _VERSION = _VERSION,
@@ -264,7 +279,10 @@ function new_environment(extra)
     return load_text(chunk, load_chunk_name(name), environment)
   end
   environment.require = function(name)
-    return require_module(name, extra)
+    -- Not a tail call, so that require_module's errors at level 3 point
+    -- at the script's line.
+    local module = require_module(name, extra)
+    return module
   end
   for name, value in pairs(extra or {}) do environment[name] = value end
   return setmetatable(environment, {

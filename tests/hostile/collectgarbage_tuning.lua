@@ -1,0 +1,4 @@
+-- collectgarbage options that tune the collector.
+-- expect: collectgarbage\("generational"\) is not available to scripts
+
+collectgarbage("generational")

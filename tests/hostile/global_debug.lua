@@ -1,0 +1,4 @@
+-- The debug library.
+-- expect: undefined global 'debug'
+
+debug.sethook()

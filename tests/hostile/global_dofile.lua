@@ -1,0 +1,4 @@
+-- dofile and loadfile.
+-- expect: undefined global 'dofile'
+
+dofile("/etc/passwd")

@@ -1,0 +1,4 @@
+-- io.open.
+-- expect: undefined global 'io'
+
+io.open("/etc/passwd")

@@ -1,0 +1,4 @@
+-- os.execute.
+-- expect: attempt to call a nil value \(field 'execute'\)
+
+os.execute("true")

@@ -1,0 +1,4 @@
+-- os.getenv.
+-- expect: attempt to call a nil value \(field 'getenv'\)
+
+os.getenv("HOME")

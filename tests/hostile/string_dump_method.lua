@@ -1,0 +1,4 @@
+-- string.dump reached through the string metatable.
+-- expect: attempt to call a nil value \(field 'dump'\)
+
+("").dump(function() end)

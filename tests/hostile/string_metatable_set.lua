@@ -1,0 +1,4 @@
+-- Replacing the string metatable.
+-- expect: bad argument #1 to 'setmetatable' \(table expected, got string\)
+
+setmetatable("", {})
