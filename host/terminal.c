@@ -10,6 +10,7 @@
 #include "terminal.h"
 
 #include "luadb.h"
+#include "script_limits.h"
 #include "util.h"
 
 #include <editline/readline.h>
@@ -176,13 +177,17 @@ static void stop_hook(lua_State *L, lua_Debug *debug)
     luaL_error(L, "interrupted");
 }
 
+/* Ctrl-C: stop the query, and the script code through the limits (a
+ * kill that pcall cannot swallow); Lethe's own code outside a limited
+ * call stops at the next instruction through a hook of its own. */
 static void on_interrupt(int signal_number)
 {
     (void)signal_number;
     interrupted = 1;
     if (running_db)
         sqlite3_interrupt(running_db);
-    if (running_state)
+    script_limits_interrupt();
+    if (running_state && !lua_gethook(running_state))
         lua_sethook(running_state, stop_hook,
                     LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
@@ -209,7 +214,8 @@ static int terminal_run(lua_State *L)
     sigaction(SIGINT, &previous, NULL);
     running_state = NULL;
     running_db = NULL;
-    lua_sethook(L, NULL, 0, 0);
+    if (lua_gethook(L) == stop_hook)
+        lua_sethook(L, NULL, 0, 0);
     lua_pushboolean(L, status == LUA_OK);
     lua_replace(L, base - 1);
     if (status != LUA_OK && interrupted) {

@@ -392,6 +392,8 @@ end
 -- { failures = {...}, plan = ... }; raises on errors in the test itself
 -- (a bad fixture, an unknown rule key).
 function testing.run(test, coverage)
+  -- Each test gets the whole instruction and time budget.
+  sandbox.reset()
   local spec = test.spec
   if type(spec.policy) ~= "string" then
     util.fail("test \"%s\" needs policy = \"file.lua\"", test.name)

@@ -49,10 +49,18 @@ local function unit_value(criterion, value)
   return unit
 end
 
+-- Counts beyond this many units (100,000 days is about 274 years) would
+-- leave the calendar that dates can hold, and larger ones wrap around.
+local MAXIMUM_COUNT = 100000
+
 local function count_value(criterion, value, minimum)
   if math.type(value) ~= "integer" or value < minimum then
     fail(criterion, "the count must be a whole number, %d or more, not %s",
       minimum, describe(value))
+  end
+  if value > MAXIMUM_COUNT then
+    fail(criterion, "the count %s is too large; it can be at most %d",
+      describe(value), MAXIMUM_COUNT)
   end
   return value
 end

@@ -126,7 +126,7 @@ values.number_arity = {
 }
 
 local function number_value(criterion, value, integer)
-  if math.type(value) == nil
+  if math.type(value) == nil or value ~= value
       or (integer and math.type(value) ~= "integer") then
     fail(criterion, "expected %s value, not %s",
       integer and "an integer" or "a number", support.describe(value))
