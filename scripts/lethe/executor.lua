@@ -205,12 +205,28 @@ local function execute_effect(db, rule, effect, key)
   effect.skipped = skipped
 end
 
+-- Progress on standard error, when it is a terminal: rows done of the
+-- plan's total, after each statement.
+local function show_progress(done, total)
+  if total > 0 and native.isatty(2) then
+    native.stderr(string.format("\r%d of %d rows (%d%%)", done, total,
+      done * 100 // total))
+  end
+end
+
 local function execute_effects(db, plan, key)
+  local total, done = 0, 0
+  for _, rule in ipairs(plan.rules) do
+    for _, effect in ipairs(rule.effects) do total = total + #effect.ids end
+  end
   for _, rule in ipairs(plan.rules) do
     for _, effect in ipairs(rule.effects) do
       execute_effect(db, rule, effect, key)
+      done = done + #effect.ids
+      show_progress(done, total)
     end
   end
+  if total > 0 and native.isatty(2) then native.stderr("\n") end
 end
 
 -- Does `plan` delete any row?
