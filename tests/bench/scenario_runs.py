@@ -92,7 +92,7 @@ def first_prompt_seconds(ctx, path):
         while process.poll() is None:
             if time.perf_counter() > deadline:
                 raise BenchError("lethe repl did not end on Ctrl-D")
-            os.write(master, b"\x04")
+            os.write(master, b"\x15\x04")
             try:
                 process.wait(timeout=0.5)
             except subprocess.TimeoutExpired:
