@@ -1,7 +1,7 @@
 """The bundled retention policy (scripts/policies/retention.lua) written
 the way a consultant would write it without Lethe: a Python script with
 the standard sqlite3 module that walks the persons and companies row by
-row and asks the database about each one. It is the subject of benchmark
+row and queries the database about each one. It is the subject of benchmark
 S9 and runs as a dry run, printing what each rule would select, veto and
 change, as one JSON object.
 
@@ -77,7 +77,7 @@ def consents_of(db, person):
 
 
 def stale_prospects(db, codes, users, now):
-    """Rule 1: returns (selected, vetoed) person ids."""
+    """Select rule 1's persons; returns (selected, vetoed) person ids."""
     since = years_before(now, 3)
     selected, vetoed = [], []
     for person, category, registered in db.execute(
@@ -90,10 +90,11 @@ def stale_prospects(db, codes, users, now):
             continue
         if has_recent_activity(db, "person_id", person, since):
             continue
-        standing = [basis for purpose, basis in consents_of(db, person)
-                    if purpose == codes["emarketing"]
-                    and basis != codes["withdrawn"]]
-        if standing:
+        standing_consents = [
+            basis for purpose, basis in consents_of(db, person)
+            if purpose == codes["emarketing"]
+            and basis != codes["withdrawn"]]
+        if standing_consents:
             continue
         selected.append(person)
         if person in users:
@@ -102,8 +103,8 @@ def stale_prospects(db, codes, users, now):
 
 
 def lost_customers(db, codes, users, now):
-    """Rule 2: returns (selected, vetoed) company ids and the persons that
-    deleting the others deletes."""
+    """Select rule 2's companies; returns (selected, vetoed) company ids
+    and the persons that deleting the companies not vetoed deletes."""
     since = years_before(now, 5)
     selected, vetoed, deleted_persons = [], [], set()
     for company, category, registered in db.execute(
@@ -128,14 +129,14 @@ def lost_customers(db, codes, users, now):
     return selected, vetoed, deleted_persons
 
 
-def withdrawn_consents(db, codes, taken):
-    """Rule 3: returns the selected persons not taken by an earlier rule
-    and those whose blockEmarketing would change."""
+def withdrawn_consents(db, codes, claimed):
+    """Select rule 3's persons; returns the selected persons that no
+    earlier rule claimed, and those whose blockEmarketing would change."""
     selected, changing = [], []
     for person, blocked in db.execute(
             "SELECT person_id, blockEmarketing FROM person ORDER BY "
             "person_id").fetchall():
-        if person in taken:
+        if person in claimed:
             continue
         for purpose, basis in consents_of(db, person):
             if purpose == codes["emarketing"] and basis == codes["withdrawn"]:
@@ -153,6 +154,7 @@ def main():
                         help="reference day, YYYY-MM-DD (UTC)")
     options = parser.parse_args()
     now = parse_date(options.now)
+
     db = sqlite3.connect(options.database)
     codes = {
         "prospect": lookup(db, "category", "category_id", "name",
@@ -166,11 +168,13 @@ def main():
     }
     users = {row[0] for row in db.execute(
         "SELECT person_id FROM associate WHERE person_id IS NOT NULL")}
+
     stale, stale_vetoed = stale_prospects(db, codes, users, now)
     lost, lost_vetoed, lost_persons = lost_customers(db, codes, users, now)
-    taken = set(stale) | lost_persons
-    withdrawn, changing = withdrawn_consents(db, codes, taken)
+    claimed = set(stale) | lost_persons
+    withdrawn, changing = withdrawn_consents(db, codes, claimed)
     total = db.execute("SELECT count(*) FROM person").fetchone()[0]
+
     print(json.dumps({
         "delete stale prospects": {"selected": len(stale),
                                    "vetoed": len(stale_vetoed)},
@@ -178,7 +182,7 @@ def main():
                                   "vetoed": len(lost_vetoed)},
         "block e-marketing after withdrawal": {"selected": len(withdrawn),
                                                "changed": len(changing)},
-        "keep everyone else": {"selected": total - len(taken)
+        "keep everyone else": {"selected": total - len(claimed)
                                - len(withdrawn)},
     }))
 

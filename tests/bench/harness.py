@@ -2,9 +2,10 @@
 processes, driving `lethe repl` line by line, alternating a scenario with
 its reference, the cached benchmark databases, and result rows.
 
-Times are seconds. A process's CPU time is user plus system time from
-wait4(); in-process CPU times come from time.process_time() (Python) and
-os.clock() (Lua), both the CPU time of the measuring process.
+Times are seconds. A process's CPU time is its user plus system time, as
+wait4() reports it. In-process CPU times come from time.process_time()
+(Python) and os.clock() (Lua), which both measure the CPU time of the
+process that calls them.
 """
 
 import hashlib
@@ -52,10 +53,11 @@ class Row:
     """One line of the report: a measure of a scenario against its
     reference and its goal.
 
-    goal is a tuple: ("ratio_max", x) lethe/reference at most x;
-    ("speedup_min", x) reference/lethe at least x; ("max", x) the Lethe
-    figure at most x, in `unit`; ("scaling_max", x) growth at most x times
-    linear; None when the row is information only.
+    goal is None for a row that only informs, else a tuple (kind, x):
+      ("ratio_max", x)    Lethe's median / the reference's at most x
+      ("speedup_min", x)  the reference's median / Lethe's at least x
+      ("max", x)          Lethe's figure at most x, in `unit`
+      ("scaling_max", x)  time growth at most x times linear
     """
     scenario: str
     measure: str
@@ -211,8 +213,8 @@ def run_process(argv, timeout=None, env=None, stdin=subprocess.DEVNULL):
 def peak_rss_kb(argv, env=None):
     """Run `argv` and return its peak resident set size in kilobytes and
     the ProcessResult. The figure comes from GNU time (/usr/bin/time) when
-    it is installed: wait4() here would also count the memory of this
-    Python process, which the child holds between fork and exec."""
+    it is installed, because wait4() here would also count the memory of
+    this Python process, which the child keeps between fork and exec."""
     if not Path("/usr/bin/time").exists():
         result = run_process(argv, env=env)
         return result.max_rss_kb, result
@@ -223,12 +225,15 @@ def peak_rss_kb(argv, env=None):
     return int(lines[-1]), result
 
 
-def checked(result, what):
-    """Return `result`, or raise BenchError when the process failed."""
+def checked(result, description):
+    """Return `result`, or raise BenchError naming `description` when the
+    process failed."""
     if result.timed_out:
-        raise BenchError(f"{what} timed out after {result.wall:.0f} s")
+        raise BenchError(f"{description} timed out after "
+                         f"{result.wall:.0f} s")
     if result.returncode != 0:
-        raise BenchError(f"{what} failed with status {result.returncode}: "
+        raise BenchError(f"{description} failed with status "
+                         f"{result.returncode}: "
                          f"{result.stderr.strip()[-600:]}")
     return result
 
@@ -357,8 +362,8 @@ def generator_digest():
 
 def ensure_database(lethe, cache_dir, persons, seed, now, log):
     """Return the path of the sample database for these options, creating
-    it under `cache_dir` when it is missing. The name holds the options and
-    the generator digest; a database is written under a temporary name and
+    it under `cache_dir` when it is missing. The name contains the options
+    and the generator digest. A database is written under a temporary name and
     renamed when complete, so an interrupted run leaves no partial one."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)

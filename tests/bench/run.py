@@ -224,6 +224,7 @@ def parse_arguments(argv):
         "LETHE", str(SOURCE_DIR / "build-bench" / "lethe")),
         help="the lethe binary (default: $LETHE, else build-bench/lethe; "
         "benchmark a Release build)")
+
     parser.add_argument("--persons", type=int,
                         help="persons in the benchmark database (default "
                         f"1000000, {SMOKE_PERSONS} with --smoke)")
@@ -241,6 +242,7 @@ def parse_arguments(argv):
     parser.add_argument("--now", default="2025-01-01",
                         help="reference day of the data and of every plan "
                         "(default 2025-01-01)")
+
     parser.add_argument("--cache-dir", help="folder of the cached "
                         "databases (default: bench-cache beside the lethe "
                         "binary)")
@@ -250,6 +252,7 @@ def parse_arguments(argv):
     parser.add_argument("--set-scale", type=float,
                         help="size of the S2 and S6 sets as a fraction of "
                         "about a million ids (default 1, 0.02 with --smoke)")
+
     parser.add_argument("--long-run", type=float, default=60,
                         help="seconds after which a slow Lethe run (S4, S5) "
                         "is not repeated (default 60)")
@@ -270,6 +273,7 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     ctx = Context(options)
+
     names = list(SCENARIOS)
     if options.only:
         names = [name.strip().upper() for name in options.only.split(",")]
@@ -278,6 +282,7 @@ def main(argv=None):
             print(f"unknown scenario {', '.join(unknown)}; choose from "
                   f"{', '.join(SCENARIOS)}", file=sys.stderr)
             return 2
+
     info = machine()
     started = time.perf_counter()
     rows, failures, timings = [], [], {}
@@ -299,6 +304,7 @@ def main(argv=None):
                 row.goal = None
         rows.extend(produced)
         log(f"{name} done in {timings[name]:.0f} s")
+
     seconds = time.perf_counter() - started
     info["load average at end"] = " ".join(
         f"{value:.2f}" for value in os.getloadavg())

@@ -15,9 +15,9 @@ cost.
 from harness import (BenchError, Row, Sample, alternate, connect,
                      timed_sql)
 
-# Lethe compares dates as instants (it parses every stored value). The
-# hand-written SQL compares the text, which gives the same answer only
-# when every value has the canonical form below; check_date_format()
+# Lethe compares dates as instants, because it parses every stored value.
+# The hand-written SQL compares the text, which gives the same result only
+# when every value has the canonical form below. check_date_format()
 # checks that before any reference runs.
 CANONICAL = ("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] "
              "[0-9][0-9]:[0-9][0-9]:[0-9][0-9]")
@@ -71,7 +71,7 @@ WITHDRAWN_LUA = """person:where {
     { "legal_basis", "=", "WITHDRAWN" } } }"""
 
 # consentperson.person_id is NOT NULL and a foreign key to person, so the
-# persons with such a consent are exactly these person_id values; reading
+# persons with such a consent are exactly these person_id values. Reading
 # them through the index on (purpose, legal basis) is the fast form.
 WITHDRAWN_SQL = """
 SELECT count(*), total(p.person_id) FROM person p

@@ -1,13 +1,13 @@
 """S2 (set algebra on sets of about a million ids) and the set half of S6
 (the memory that ten such sets take).
 
-The sets come in three shapes, built id for id the same way by
-tests/bench/sets.lua in Lethe's REPL and by tests/bench/set_ops.c:
-"activities" (a tenth of the ids 1 to 9.4 million, as a selection of a
-tenth of the activity table; CRoaring bitmap containers), "sparse" (a
-million ids spread over 0 to 2^26; array containers) and "runs"
-(alternating runs of 1 to 64 ids; run containers). All three sides are
-timed in CPU seconds of their own process.
+The sets come in three shapes, which tests/bench/sets.lua (in Lethe's
+REPL) and tests/bench/set_ops.c build id for id the same way:
+  activities  a tenth of the ids 1 to 9.4 million, like a selection of a
+              tenth of the activity table (CRoaring bitmap containers)
+  sparse      a million ids spread over 0 to 2^26 (array containers)
+  runs        alternating runs of 1 to 64 ids (run containers)
+All three sides are timed in CPU seconds of their own process.
 """
 
 import json
@@ -60,9 +60,9 @@ def sqlite_side(binary, shape, scale):
     """Load sets A and B into two tables of an in-memory SQLite database
     and return a sampler that runs UNION, INTERSECT and EXCEPT on them."""
     db = sqlite3.connect(":memory:")
-    for name, which in (("a", "a"), ("b", "b")):
+    for name in ("a", "b"):
         result = run_process_bytes([binary, "dump", shape, str(scale),
-                                    which])
+                                    name])
         ids = struct.unpack(f"<{len(result) // 4}I", result)
         db.execute(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY)")
         db.executemany(f"INSERT INTO {name} VALUES (?)",

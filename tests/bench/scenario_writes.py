@@ -36,7 +36,8 @@ rule "stop mailing early registrations" {{
 UPDATE_SQL = ("UPDATE person SET nomailing = 1 WHERE nomailing = 0 AND "
               "registered < ?")
 
-DELETE_POLICY = """policy {{ name = "benchmark guarded deletion", model = "crm" }}
+DELETE_POLICY = """policy {{
+  name = "benchmark guarded deletion", model = "crm" }}
 local person = entity "person"
 rule "delete early registrations" {{
   select = person:where {{ {{ "registered", "before", "{boundary}" }} }},
@@ -44,9 +45,10 @@ rule "delete early registrations" {{
 }}
 """
 
-# Persons who are CRM users are never deleted (the model's restrict link
-# from associate); the schema's ON DELETE rules delete or clear the
-# children, and its triggers remove the full-text index entries.
+# Persons who are CRM users are never deleted, because the model's link
+# from associate restricts their deletion. The schema's ON DELETE rules
+# delete or clear the children, and its triggers remove the full-text
+# index entries.
 DELETE_SQL = ("DELETE FROM person WHERE registered < ? AND person_id NOT IN "
               "(SELECT person_id FROM associate WHERE person_id IS NOT NULL)")
 
@@ -89,8 +91,8 @@ def result_counts(path):
 
 def prepare(ctx, name, policy_text, right):
     """Write the policy, make a copy of the benchmark database in which
-    the benchmark user holds `right`, and plan the policy on it. Returns
-    the policy path, the prepared copy and the plan."""
+    the benchmark user has `right`, and plan the policy on it. Returns the
+    policy path, the prepared copy and the plan."""
     policy = ctx.work_dir / f"{name}.lua"
     policy.write_text(policy_text)
     prepared = fresh_copy(ctx.database(ctx.current_persons),
@@ -102,9 +104,10 @@ def prepare(ctx, name, policy_text, right):
 
 
 def lethe_apply(ctx, policy, prepared, plan, copy, extra=(), timeout=None):
-    """A sampler for one `lethe apply` on a fresh copy. The sample's value
-    is the result counts, or None when the run was stopped at `timeout`;
-    its note says whether the erasure check passed."""
+    """Return a sampler for one `lethe apply` on a fresh copy. The
+    sample's value is a pair: the result counts (None when the run was
+    stopped at `timeout`) and a note that tells when the run was stopped
+    or the erasure check found copies."""
     def sample():
         fresh_copy(prepared, copy)
         result = ctx.lethe.run("apply", policy, "--db", copy, "--now",
@@ -126,8 +129,8 @@ def lethe_apply(ctx, policy, prepared, plan, copy, extra=(), timeout=None):
 
 
 def reference_run(ctx, prepared, copy, statements, pragmas=()):
-    """A sampler for the hand-written statements in one transaction on a
-    fresh copy."""
+    """Return a sampler for the hand-written statements in one
+    transaction on a fresh copy."""
     def sample():
         fresh_copy(prepared, copy)
         db = connect(copy)
@@ -166,9 +169,11 @@ def run_s3(ctx):
     policy, prepared, plan = prepare(
         ctx, "s3-bulk-update", UPDATE_POLICY.format(boundary=boundary),
         "update")
+
     updated = sum(effect["rows"] for rule in plan["rules"]
                   for effect in rule["effects"])
     copy = ctx.work_dir / "s3-run.db"
+
     ours, theirs = alternate(
         ctx.repetitions, lethe_apply(ctx, policy, prepared, plan, copy),
         reference_run(ctx, prepared, copy, [(UPDATE_SQL, (boundary,))]))
@@ -202,9 +207,10 @@ def run_s4(ctx):
 
 
 def deletion_rows(ctx, persons, main):
-    """Rows for deleting a tenth of `persons`: with the erasure steps
-    against deletes with secure_delete on, and, on the main database,
-    without them against deletes with secure_delete off."""
+    """Return the rows for deleting a tenth of `persons`. Lethe with its
+    erasure steps runs against deletes with secure_delete on. On the
+    benchmark database, Lethe also runs without them, against deletes with
+    secure_delete off."""
     boundary = boundary_for(ctx.database(persons), persons // 10)
     policy, prepared, plan = prepare(
         ctx, f"s4-delete-{persons}", DELETE_POLICY.format(boundary=boundary),
@@ -212,6 +218,7 @@ def deletion_rows(ctx, persons, main):
     rule = plan["rules"][0]
     deleted = rule["acting"]
     vetoed = sum(veto["count"] for veto in rule["vetoes"])
+
     copy = ctx.work_dir / "s4-run.db"
     statements = [(DELETE_SQL, (boundary,))]
     repetitions = ctx.repetitions if main else 1
@@ -231,6 +238,7 @@ def deletion_rows(ctx, persons, main):
               note=note)
     if any(s.value[0] is None for s in ours):
         row.status = "missed"
+
     rows = [row]
     if main:
         ours, theirs = alternate(

@@ -167,9 +167,9 @@ static bool write_id(uint32_t id, void *file)
     return fwrite(bytes, 1, 4, file) == 4;
 }
 
-static int run_dump(const char *shape, double scale, const char *which)
+static int run_dump(const char *shape, double scale, const char *set_name)
 {
-    uint64_t seed = strcmp(which, "a") == 0 ? SEED_A : SEED_B;
+    uint64_t seed = strcmp(set_name, "a") == 0 ? SEED_A : SEED_B;
     roaring_bitmap_t *bitmap = build(shape, scale, seed);
     bool written = roaring_iterate(bitmap, write_id, stdout);
     roaring_bitmap_free(bitmap);
