@@ -260,8 +260,10 @@ class Lethe:
                                   "--json"), f"lethe plan {policy}")
         return json.loads(result.stdout)
 
-    def repl(self, db, now):
-        return Repl(self, db, now)
+    def repl(self, db, now, environment=None):
+        """Start `lethe repl` on `db`; `environment` adds variables, such
+        as LETHE_TIME_LIMIT."""
+        return Repl(self, db, now, environment)
 
 
 class Repl:
@@ -272,12 +274,14 @@ class Repl:
 
     MARKER = "@@"
 
-    def __init__(self, lethe, db, now):
+    def __init__(self, lethe, db, now, environment=None):
+        env = dict(lethe.env, **(environment or {}))
         self.process = subprocess.Popen(
             [lethe.path, "repl", "--db", str(db), "--now", now],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=lethe.env, bufsize=0)
+            stderr=subprocess.PIPE, env=env, bufsize=0)
         self.buffer = b""
+        self.errors = b""
 
     def send(self, text):
         self.process.stdin.write(text.encode() + b"\n")
@@ -285,7 +289,8 @@ class Repl:
 
     def read_marker(self, timeout):
         """Return the first marker line's text after the marker, and the
-        lines printed before it."""
+        lines printed before it. Raises BenchError when the REPL reports
+        an error on standard error instead."""
         lines = []
         deadline = time.perf_counter() + timeout
         while True:
@@ -298,8 +303,15 @@ class Repl:
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise BenchError(f"lethe repl gave no result in {timeout} s")
-            ready, _, _ = select.select([self.process.stdout], [], [], left)
-            if ready:
+            streams = [self.process.stdout, self.process.stderr]
+            ready, _, _ = select.select(streams, [], [], left)
+            if self.process.stderr in ready:
+                self.errors += os.read(self.process.stderr.fileno(), 65536)
+                if b"\n" in self.errors:
+                    message = self.errors.decode("utf-8", "replace")
+                    self.errors = b""
+                    raise BenchError("lethe repl: " + message.strip()[-600:])
+            if self.process.stdout in ready:
                 chunk = os.read(self.process.stdout.fileno(), 65536)
                 if not chunk:
                     error = self.process.stderr.read().decode(
