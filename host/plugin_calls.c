@@ -218,17 +218,17 @@ static int compile_criterion(lua_State *L)
     registry_enter_database(db, &saved);
     int status = e->c.compile(e->user, &call, &sql);
     registry_leave_database(saved);
-    if (status != LETHE_OK || sql.failed || !sql.text) {
+    if (status != LETHE_OK || sql.failed || !sql.text.data) {
         if (status == LETHE_OK && !e->owner->message[0])
             registry_fail(e->owner, "it produced no SQL");
         plugin_sql_builder_free(&sql);
         return push_failure(L, e);
     }
-    if (check_compiled(L, db, e, &call, sql.text) != 0) {
+    if (check_compiled(L, db, e, &call, sql.text.data) != 0) {
         plugin_sql_builder_free(&sql);
         return 2;
     }
-    lua_pushstring(L, sql.text);
+    lua_pushstring(L, sql.text.data);
     lua_createtable(L, sql.param_count, 0);
     for (int i = 0; i < sql.param_count; i++) {
         push_value(L, &sql.params[i]);

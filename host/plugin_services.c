@@ -38,30 +38,15 @@ void plugin_sql_builder_free(struct lethe_sql *sql)
             free((char *)sql->params[i].text);
     }
     free(sql->params);
-    free(sql->text);
+    free(sql->text.data);
     memset(sql, 0, sizeof *sql);
-}
-
-static void append_bytes(struct lethe_sql *sql, const char *text,
-                         size_t length)
-{
-    if (sql->length + length + 1 > sql->capacity) {
-        size_t capacity = sql->capacity ? sql->capacity : 128;
-        while (capacity < sql->length + length + 1)
-            capacity *= 2;
-        sql->text = util_realloc(sql->text, capacity);
-        sql->capacity = capacity;
-    }
-    memcpy(sql->text + sql->length, text, length);
-    sql->length += length;
-    sql->text[sql->length] = '\0';
 }
 
 int host_sql_append(lethe_sql *sql, const char *text)
 {
     if (!sql || !text)
         return LETHE_ERROR;
-    append_bytes(sql, text, strlen(text));
+    util_buffer_add(&sql->text, text, strlen(text));
     return LETHE_OK;
 }
 
@@ -69,14 +54,14 @@ int host_sql_append_identifier(lethe_sql *sql, const char *name)
 {
     if (!sql || !name)
         return LETHE_ERROR;
-    append_bytes(sql, "\"", 1);
+    util_buffer_add(&sql->text, "\"", 1);
     for (const char *c = name; *c; c++) {
         if (*c == '"')
-            append_bytes(sql, "\"\"", 2);
+            util_buffer_add(&sql->text, "\"\"", 2);
         else
-            append_bytes(sql, c, 1);
+            util_buffer_add(&sql->text, c, 1);
     }
-    append_bytes(sql, "\"", 1);
+    util_buffer_add(&sql->text, "\"", 1);
     return LETHE_OK;
 }
 
@@ -110,7 +95,7 @@ int host_sql_bind(lethe_sql *sql, const struct lethe_value *value)
     char placeholder[24];
     snprintf(placeholder, sizeof placeholder, "?%d",
              sql->first_placeholder + sql->param_count - 1);
-    append_bytes(sql, placeholder, strlen(placeholder));
+    util_buffer_add(&sql->text, placeholder, strlen(placeholder));
     return LETHE_OK;
 }
 

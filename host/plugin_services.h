@@ -7,12 +7,12 @@
 #define LETHE_PLUGIN_SERVICES_H
 
 #include "plugin_registry.h"
+#include "util.h"
 
 /* An SQL expression under construction (lethe_sql in the ABI): the text
  * and copies of the bound values, numbered from first_placeholder. */
 struct lethe_sql {
-    char *text;
-    size_t length, capacity;
+    struct util_buffer text;
     struct lethe_value *params; /* text values own their copies */
     int param_count, param_capacity;
     int first_placeholder;

@@ -11,28 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing output buffer for building result text. */
-struct text_buffer {
-    char *data;
-    size_t length, capacity;
-};
-
-static void buffer_add(struct text_buffer *buffer, const char *bytes,
-                       size_t length)
-{
-    if (buffer->length + length + 1 > buffer->capacity) {
-        size_t capacity = buffer->capacity ? buffer->capacity : 64;
-        while (capacity < buffer->length + length + 1)
-            capacity *= 2;
-        buffer->data = util_realloc(buffer->data, capacity);
-        buffer->capacity = capacity;
-    }
-    memcpy(buffer->data + buffer->length, bytes, length);
-    buffer->length += length;
-    buffer->data[buffer->length] = '\0';
-}
-
-static void result_buffer(sqlite3_context *context, struct text_buffer *buffer)
+static void result_buffer(sqlite3_context *context, struct util_buffer *buffer)
 {
     if (!buffer->data) {
         sqlite3_result_text(context, "", 0, SQLITE_STATIC);
@@ -81,7 +60,7 @@ static void sql_replace(sqlite3_context *context, int argc,
         sqlite3_result_value(context, argv[0]);
         return;
     }
-    struct text_buffer out = {0};
+    struct util_buffer out = {0};
     size_t at = 0;
     while (at < length) {
         int found = at + search_length <= length &&
@@ -94,10 +73,10 @@ static void sql_replace(sqlite3_context *context, int argc,
                 found = 0;
         }
         if (found) {
-            buffer_add(&out, replacement, replacement_length);
+            util_buffer_add(&out, replacement, replacement_length);
             at += search_length;
         } else {
-            buffer_add(&out, text + at, 1);
+            util_buffer_add(&out, text + at, 1);
             at++;
         }
     }
@@ -130,21 +109,21 @@ static regex_t *compile_pattern(sqlite3_context *context,
 }
 
 /* Append `replacement` with \0..\9 replaced by the match and its groups. */
-static void add_replacement(struct text_buffer *out, const char *subject,
+static void add_replacement(struct util_buffer *out, const char *subject,
                             const regmatch_t *groups, const char *replacement)
 {
     for (const char *c = replacement; *c; c++) {
         if (c[0] == '\\' && c[1] >= '0' && c[1] <= '9') {
             const regmatch_t *group = &groups[c[1] - '0'];
             if (group->rm_so >= 0)
-                buffer_add(out, subject + group->rm_so,
+                util_buffer_add(out, subject + group->rm_so,
                            (size_t)(group->rm_eo - group->rm_so));
             c++;
         } else if (c[0] == '\\' && c[1] == '\\') {
-            buffer_add(out, "\\", 1);
+            util_buffer_add(out, "\\", 1);
             c++;
         } else {
-            buffer_add(out, c, 1);
+            util_buffer_add(out, c, 1);
         }
     }
 }
@@ -166,25 +145,25 @@ static void sql_regex_replace(sqlite3_context *context, int argc,
         return;
     const char *text = (const char *)sqlite3_value_text(argv[0]);
     const char *replacement = (const char *)sqlite3_value_text(argv[2]);
-    struct text_buffer out = {0};
+    struct util_buffer out = {0};
     const char *cursor = text;
     regmatch_t groups[10];
     int flags = 0;
     while (*cursor && regexec(regex, cursor, 10, groups, flags) == 0) {
-        buffer_add(&out, cursor, (size_t)groups[0].rm_so);
+        util_buffer_add(&out, cursor, (size_t)groups[0].rm_so);
         add_replacement(&out, cursor, groups, replacement ? replacement : "");
         if (groups[0].rm_eo == groups[0].rm_so) {
             /* An empty match: keep one byte and go on after it. */
             if (!cursor[groups[0].rm_eo])
                 break;
-            buffer_add(&out, cursor + groups[0].rm_eo, 1);
+            util_buffer_add(&out, cursor + groups[0].rm_eo, 1);
             cursor += groups[0].rm_eo + 1;
         } else {
             cursor += groups[0].rm_eo;
         }
         flags = REG_NOTBOL;
     }
-    buffer_add(&out, cursor, strlen(cursor));
+    util_buffer_add(&out, cursor, strlen(cursor));
     result_buffer(context, &out);
     if (sqlite3_get_auxdata(context, 1) != regex)
         sqlite3_set_auxdata(context, 1, regex, free_regex);
@@ -215,7 +194,7 @@ static void each_item(const char *list, const char *separator,
 }
 
 struct list_edit {
-    struct text_buffer out;
+    struct util_buffer out;
     const char *value, *separator;
     size_t value_length;
     int found, removing;
@@ -231,8 +210,8 @@ static void copy_item(const char *item, size_t length, void *pointer)
     if (same && edit->removing)
         return;
     if (edit->out.length > 0)
-        buffer_add(&edit->out, edit->separator, strlen(edit->separator));
-    buffer_add(&edit->out, item, length);
+        util_buffer_add(&edit->out, edit->separator, strlen(edit->separator));
+    util_buffer_add(&edit->out, item, length);
 }
 
 /* lethe_list_add / lethe_list_remove(list, value, separator): the list
@@ -255,8 +234,8 @@ static void sql_list_edit(sqlite3_context *context, int argc,
         each_item(list, edit.separator, copy_item, &edit);
     if (!edit.removing && !edit.found) {
         if (edit.out.length > 0)
-            buffer_add(&edit.out, edit.separator, strlen(edit.separator));
-        buffer_add(&edit.out, edit.value, edit.value_length);
+            util_buffer_add(&edit.out, edit.separator, strlen(edit.separator));
+        util_buffer_add(&edit.out, edit.value, edit.value_length);
     }
     if (edit.out.length == 0) {
         free(edit.out.data);

@@ -108,3 +108,18 @@ int util_use_color(int fd)
         return 0;
     return isatty(fd);
 }
+
+void util_buffer_add(struct util_buffer *buffer, const char *bytes,
+                     size_t length)
+{
+    if (buffer->length + length + 1 > buffer->capacity) {
+        size_t capacity = buffer->capacity ? buffer->capacity : 64;
+        while (capacity < buffer->length + length + 1)
+            capacity *= 2;
+        buffer->data = util_realloc(buffer->data, capacity);
+        buffer->capacity = capacity;
+    }
+    memcpy(buffer->data + buffer->length, bytes, length);
+    buffer->length += length;
+    buffer->data[buffer->length] = '\0';
+}

@@ -26,6 +26,17 @@ void *util_malloc(size_t size);
 void *util_realloc(void *pointer, size_t size);
 char *util_strdup(const char *text);
 
+/* A growing byte buffer that keeps its data NUL-terminated. Start it
+ * zeroed; the owner frees data. */
+struct util_buffer {
+    char *data;
+    size_t length, capacity;
+};
+
+/* Append length bytes to buffer; aborts the process if memory runs out. */
+void util_buffer_add(struct util_buffer *buffer, const char *bytes,
+                     size_t length);
+
 /* Read a whole file into a NUL-terminated buffer; *size gets its length. */
 int util_read_file(const char *path, char **data, size_t *size, char **err);
 
