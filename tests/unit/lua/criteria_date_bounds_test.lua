@@ -1,11 +1,11 @@
 -- Date criteria put a text range on the column in front of the exact
 -- lethe_epoch test, so that SQLite can use an index. The text range must
--- never drop a row that the exact test accepts. Each case here stores
--- dates in every form that lethe_epoch reads, one second, half a second
--- and a whole minute on either side of each boundary, written with the
--- extreme offsets -23:59 and +23:59, so that their local date is a day
--- off the UTC date. The expected rows are worked out in Lua from the
--- instants the rows were generated from, not by the SQL under test.
+-- never drop a row that the exact test accepts. The rows here hold dates
+-- in every form that lethe_epoch reads, half a second, one second and a
+-- minute on either side of each boundary. They are written with offsets
+-- up to -23:59 and +23:59, so that their local date is a day off the UTC
+-- date. The expected rows are worked out in Lua from the instants the
+-- rows were generated from, not by the SQL under test.
 
 local dates = require "lethe.dates"
 local model = require "lethe.model"
@@ -30,7 +30,8 @@ end
 -- The reference time: Tuesday 15 October 2019, 10:00 UTC.
 local now = instant("2019-10-15T10:00:00Z")
 
--- Return `seconds` east of UTC as "+HH:MM" or "-HH:MM".
+-- Return `seconds` east of UTC as "+HH:MM" or "-HH:MM", or without the
+-- colon unless `with_colon`.
 local function offset_text(seconds, with_colon)
   local sign = seconds < 0 and "-" or "+"
   seconds = math.abs(seconds)
@@ -51,7 +52,7 @@ local function zone_text(offset)
   return offset == 0 and "Z" or offset_text(offset, true)
 end
 
--- The texts that stand for `at` (an integer instant) with an offset of
+-- Return the texts for `at` (an integer instant) at an offset of
 -- `offset` seconds, in each form lethe_epoch reads.
 local function texts_for(at, offset)
   local wall = wall_clock(at, offset)
@@ -202,18 +203,18 @@ end
 
 for _, case in ipairs(cases) do
   local criterion = case[1]
-  local what = criteria.describe(criterion)
+  local label = criteria.describe(criterion)
   local expected = expected_ids(case)
   -- The case must have rows on both sides of its boundaries, or it could
   -- not fail.
-  assert(#expected > 0, what .. ": no row inside the range")
-  assert(#expected < #rows, what .. ": no row outside the range")
+  assert(#expected > 0, label .. ": no row inside the range")
+  assert(#expected < #rows, label .. ": no row outside the range")
   local actual, selection = selected_ids(criterion)
-  same(actual, expected, what)
+  same(actual, expected, label)
   local bounded = selection.sql:find('t0."registered" [<>]') ~= nil
   local near_edge = criterion[3] == "9999-12-31T12:00:00Z"
     or criterion[3] == "0000-01-01" or criterion[3] == "0000-01-01T00:00:30Z"
-  assert(bounded ~= near_edge, what .. (near_edge
+  assert(bounded ~= near_edge, label .. (near_edge
     and ": a text bound outside the years 0000 to 9999"
     or ": no text bound on the column"))
 end
@@ -241,8 +242,8 @@ same(selected_ids { "activities", "none",
   { "activeDate", "newer than", 3, "years" } }, outside,
   "activities none newer than 3 years")
 
--- SQLite can now seek the index on the date column, and the one on
--- (person_id, activeDate) inside the correlated subquery.
+-- SQLite seeks the index on the date column, and the one on (person_id,
+-- activeDate) inside the correlated subquery.
 local function query_plan(criteria_list)
   local selection = criteria.selection(function()
     return criteria.context(definition, db, now)
