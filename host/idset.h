@@ -57,6 +57,19 @@ int idset_add_id(struct idset *set, sqlite3_int64 id, const char *table,
 int idset_fill_from_statement(struct idset *set, sqlite3_stmt *statement,
                               const char *table, char **err);
 
+/* Prepare `sql`, a query of one column of ids, wrapped so that SQLite
+ * adds the ids to a set itself (see idset_fill_from_collector). Returns an
+ * SQLite result code and *out = NULL on failure, also when `sql` is more
+ * than one statement or has more than one column. Its parameters keep
+ * their numbers. */
+int idset_prepare_collect(sqlite3 *db, const char *sql, sqlite3_stmt **out);
+
+/* Step a statement from idset_prepare_collect(), with its parameters
+ * bound, and add every id to `set`. Fails as idset_fill_from_statement()
+ * does, with the same messages. The caller still owns the statement. */
+int idset_fill_from_collector(struct idset *set, sqlite3_stmt *statement,
+                              const char *table, char **err);
+
 /* Bind `set` to parameter `index` of `statement` for lethe_ids(?). The set
  * must outlive the statement's use of it and must not change while the
  * statement steps. Returns an SQLite result code, SQLITE_MISUSE for a NULL

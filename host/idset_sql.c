@@ -34,36 +34,35 @@ static int check_table_id(sqlite3_int64 id, const char *table, uint32_t *out,
     return 0;
 }
 
-/* Read column 0 of the current row of `statement` as an id. A REAL with
- * an integral value in range is accepted. NULL, text, blobs and other
- * numbers fail with a message naming `table` and the value. */
-static int read_row_id(sqlite3_stmt *statement, const char *table,
-                       uint32_t *out, char **err)
+/* Read `value` as an id. A REAL with an integral value in range is
+ * accepted. NULL, text, blobs and other numbers fail with a message naming
+ * `table` and the value. */
+static int read_value_id(sqlite3_value *value, const char *table,
+                         uint32_t *out, char **err)
 {
-    switch (sqlite3_column_type(statement, 0)) {
+    switch (sqlite3_value_type(value)) {
     case SQLITE_INTEGER:
-        return check_table_id(sqlite3_column_int64(statement, 0), table, out,
-                              err);
+        return check_table_id(sqlite3_value_int64(value), table, out, err);
     case SQLITE_FLOAT: {
-        double value = sqlite3_column_double(statement, 0);
-        if (value >= 0 && value <= MAX_ID && value == floor(value)) {
-            *out = (uint32_t)value;
+        double number = sqlite3_value_double(value);
+        if (number >= 0 && number <= MAX_ID && number == floor(number)) {
+            *out = (uint32_t)number;
             return 0;
         }
-        return util_fail(err, "invalid id %.17g in table %s: " ID_RULE, value,
-                         table);
+        return util_fail(err, "invalid id %.17g in table %s: " ID_RULE,
+                         number, table);
     }
     case SQLITE_NULL:
         return util_fail(err, "invalid id NULL in table %s: " ID_RULE, table);
     case SQLITE_TEXT: {
-        const unsigned char *text = sqlite3_column_text(statement, 0);
+        const unsigned char *text = sqlite3_value_text(value);
         return util_fail(err, "invalid id '%.40s' in table %s: " ID_RULE,
                          text ? (const char *)text : "", table);
     }
     default:
         return util_fail(
             err, "invalid id (a blob of %d bytes) in table %s: " ID_RULE,
-            sqlite3_column_bytes(statement, 0), table);
+            sqlite3_value_bytes(value), table);
     }
 }
 
@@ -82,19 +81,28 @@ int idset_add_id(struct idset *set, sqlite3_int64 id, const char *table,
     return 0;
 }
 
-int idset_fill_from_statement(struct idset *set, sqlite3_stmt *statement,
-                              const char *table, char **err)
+/* Fail unless `set` is open, so that ids of `table` can be added. */
+static int check_open(const struct idset *set, const char *table, char **err)
 {
     if (!set->bitmap)
         return util_fail(err,
                          "cannot read ids of table %s into a closed "
                          "id set",
                          table);
+    return 0;
+}
+
+int idset_fill_from_statement(struct idset *set, sqlite3_stmt *statement,
+                              const char *table, char **err)
+{
+    if (check_open(set, table, err) != 0)
+        return -1;
     struct id_batch batch = {.bitmap = set->bitmap, .used = 0};
     int status;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
         uint32_t id = 0;
-        if (read_row_id(statement, table, &id, err) != 0)
+        if (read_value_id(sqlite3_column_value(statement, 0), table, &id,
+                          err) != 0)
             return -1;
         batch_add(&batch, id);
     }
@@ -104,6 +112,113 @@ int idset_fill_from_statement(struct idset *set, sqlite3_stmt *statement,
                          sqlite3_errmsg(sqlite3_db_handle(statement)));
     roaring_bitmap_run_optimize(set->bitmap);
     return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Collecting ids inside SQLite                                            */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The aggregate lethe_collect_ids(collector, id) adds every id to the
+ * batch of a collector bound with sqlite3_bind_pointer(), so no row
+ * leaves the statement. Reading the 1,000,000 person ids of the benchmark
+ * database (docs/BENCHMARKS.md) took 110 ms stepped out row by row and
+ * 67 ms collected, with SQLite 3.40.1 on a 2-core virtual machine.
+ */
+
+#define COLLECTOR_POINTER_TYPE "lethe_id_collector"
+#define COLLECTOR_PARAMETER ":lethe_collector"
+
+struct id_collector {
+    const char *table; /* named in messages */
+    char *error;       /* the first invalid id's message, or NULL */
+    struct id_batch batch;
+};
+
+static void collect_step(sqlite3_context *context, int argc,
+                         sqlite3_value **argv)
+{
+    (void)argc;
+    struct id_collector *collector =
+        sqlite3_value_pointer(argv[0], COLLECTOR_POINTER_TYPE);
+    if (!collector) {
+        sqlite3_result_error(context,
+                             "lethe_collect_ids() works only in the "
+                             "queries of db:ids()",
+                             -1);
+        return;
+    }
+    uint32_t id = 0;
+    if (read_value_id(argv[1], collector->table, &id, &collector->error) !=
+        0) {
+        sqlite3_result_error(context, collector->error, -1);
+        return;
+    }
+    batch_add(&collector->batch, id);
+}
+
+static void collect_final(sqlite3_context *context)
+{
+    sqlite3_result_null(context);
+}
+
+int idset_prepare_collect(sqlite3 *db, const char *sql,
+                          sqlite3_stmt **out)
+{
+    /* The line breaks end a trailing "--" comment of `sql`. */
+    char *wrapped = sqlite3_mprintf(
+        "WITH lethe_rows(id) AS (\n%s\n) SELECT lethe_collect_ids("
+        COLLECTOR_PARAMETER ", id) FROM lethe_rows",
+        sql);
+    if (!wrapped)
+        return SQLITE_NOMEM;
+    const char *tail = NULL;
+    int status = sqlite3_prepare_v2(db, wrapped, -1, out, &tail);
+    if (status == SQLITE_OK && tail && *tail != '\0')
+        status = SQLITE_ERROR; /* `sql` held more than one statement */
+    sqlite3_free(wrapped);
+    if (status != SQLITE_OK) {
+        sqlite3_finalize(*out);
+        *out = NULL;
+    }
+    return status;
+}
+
+int idset_fill_from_collector(struct idset *set, sqlite3_stmt *statement,
+                              const char *table, char **err)
+{
+    if (check_open(set, table, err) != 0)
+        return -1;
+    struct id_collector *collector = malloc(sizeof *collector);
+    if (!collector)
+        return util_fail(err, "out of memory reading ids of table %s",
+                         table);
+    collector->table = table;
+    collector->error = NULL;
+    collector->batch.bitmap = set->bitmap;
+    collector->batch.used = 0;
+    int index =
+        sqlite3_bind_parameter_index(statement, COLLECTOR_PARAMETER);
+    int status = sqlite3_bind_pointer(statement, index, collector,
+                                      COLLECTOR_POINTER_TYPE, NULL);
+    if (status == SQLITE_OK)
+        status = sqlite3_step(statement);
+    batch_flush(&collector->batch);
+    int result = 0;
+    if (collector->error) {
+        *err = collector->error;
+        result = -1;
+    } else if (status != SQLITE_ROW) {
+        result = util_fail(err, "cannot read ids of table %s: %s", table,
+                           sqlite3_errmsg(sqlite3_db_handle(statement)));
+    }
+    /* Reset so that the statement no longer points at the collector. */
+    sqlite3_reset(statement);
+    sqlite3_clear_bindings(statement);
+    free(collector);
+    if (result == 0)
+        roaring_bitmap_run_optimize(set->bitmap);
+    return result;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -416,6 +531,13 @@ int idset_sql_register(sqlite3 *db, char **err)
         return util_fail(err,
                          "cannot register the SQL function lethe_ids: "
                          "%s",
+                         sqlite3_errmsg(db));
+    if (sqlite3_create_function(db, "lethe_collect_ids", 2,
+                                SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL, NULL,
+                                collect_step, collect_final) != SQLITE_OK)
+        return util_fail(err,
+                         "cannot register the SQL function "
+                         "lethe_collect_ids: %s",
                          sqlite3_errmsg(db));
     return 0;
 }

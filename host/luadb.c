@@ -105,10 +105,11 @@ static int raise_sql_error(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
 }
 
 /* Bind the parameters in the table at `index` (if any): elements 1 to n,
- * where n is the table's field n or else its length. Raises on a value
- * that cannot be bound. */
+ * where n is the table's field n or else its length. `reserved` trailing
+ * placeholders are left for the caller to bind. Raises on a value that
+ * cannot be bound. */
 static void bind_parameters(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
-                            int index, const char *sql)
+                            int index, int reserved, const char *sql)
 {
     if (lua_isnoneornil(L, index))
         return;
@@ -121,11 +122,11 @@ static void bind_parameters(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
     else
         count = luaL_len(L, index);
     lua_pop(L, 1);
-    if (count != sqlite3_bind_parameter_count(statement)) {
+    int placeholders = sqlite3_bind_parameter_count(statement) - reserved;
+    if (count != placeholders) {
         char detail[64];
         snprintf(detail, sizeof detail, "%d parameters given for %d "
-                 "placeholders", (int)count,
-                 sqlite3_bind_parameter_count(statement));
+                 "placeholders", (int)count, placeholders);
         push_sql_message(L, detail, sql);
         lua_error(L);
     }
@@ -215,7 +216,7 @@ static sqlite3_stmt *prepare(lua_State *L, sqlite3 *db, const char *sql,
         raise_sql_error(L, db, statement, sql);
     if (!statement)
         luaL_error(L, "empty SQL statement");
-    bind_parameters(L, db, statement, parameters, sql);
+    bind_parameters(L, db, statement, parameters, 0, sql);
     return statement;
 }
 
@@ -385,14 +386,26 @@ static int connection_ids(lua_State *L)
     const char *entity = luaL_checkstring(L, 4);
     const char *table = luaL_optstring(L, 5, entity);
     struct idset *set = idset_push(L, entity);
+    int set_index = lua_gettop(L);
+    /* Prepared first on its own, so that a bad statement fails with the
+     * usual messages, even one that the wrapper would make valid. */
     sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    sqlite3_stmt **collecting = push_statement_slot(L);
     char *err = NULL;
-    if (idset_fill_from_statement(set, statement, table, &err) != 0) {
+    int status;
+    if (sqlite3_column_count(statement) == 1 &&
+        idset_prepare_collect(db, sql, collecting) == SQLITE_OK) {
+        bind_parameters(L, db, *collecting, 3, 1, sql);
+        status = idset_fill_from_collector(set, *collecting, table, &err);
+    } else {
+        status = idset_fill_from_statement(set, statement, table, &err);
+    }
+    if (status != 0) {
         lua_pushstring(L, err);
         free(err);
         return lua_error(L);
     }
-    lua_pushvalue(L, -2); /* the id set, below the statement's slot */
+    lua_pushvalue(L, set_index);
     return 1;
 }
 

@@ -130,6 +130,31 @@ local function exists(context, criterion, entity, join, nested)
     condition)
 end
 
+-- `any` on a relation: the row's referenced column is among the link
+-- values of the child rows that satisfy `nested`. The subquery is not
+-- correlated, so SQLite can read it once through an index on the nested
+-- criteria and look the rows up, or probe it for every row, whichever is
+-- cheaper. A NULL on either side of the link matches nothing. IN then
+-- gives NULL where EXISTS gave 0, which selects no row either, because
+-- compiled criteria are only joined with AND and OR, never negated.
+-- `none` stays a NOT EXISTS (see exists()), because NOT IN would need the
+-- child's NULL links removed to stay correct.
+-- NOTE: IN compares with the collation of the referenced column, and the
+-- EXISTS form used the link column's. They differ only where the schema
+-- declares different collations on the two columns.
+local function any_child(context, criterion, alias, relation, nested)
+  local child_alias = support.new_alias(context)
+  local condition = ""
+  if #nested > 0 then
+    condition = " WHERE " .. compile_nested(context, relation.child,
+      child_alias, nested, criterion[1] .. " any: ")
+  end
+  return string.format("%s IN (SELECT %s FROM %s %s%s)",
+    column_of(alias, relation.references),
+    column_of(child_alias, relation.column), quote(relation.child.table),
+    child_alias, condition)
+end
+
 local function compile_relation(context, criterion, alias, relation)
   local operator = criterion[2]
   if counters.is_counter(operator) then
@@ -144,10 +169,14 @@ local function compile_relation(context, criterion, alias, relation)
       .. "by criteria on them, or a counter: count, last, first or sum",
       criterion[1], relation.child.name)
   end
+  local nested = nested_group(criterion, 3)
+  if operator == "any" then
+    return any_child(context, criterion, alias, relation, nested)
+  end
   return exists(context, criterion, relation.child, function(child_alias)
     return string.format("%s = %s", column_of(child_alias, relation.column),
       column_of(alias, relation.references))
-  end, nested_group(criterion, 3))
+  end, nested)
 end
 
 local function join_parent(link, alias)

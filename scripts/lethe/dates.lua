@@ -16,10 +16,12 @@ function dates.days_in_month(year, month)
 end
 
 -- Days from 1970-01-01 to the given civil date (Howard Hinnant's
--- days_from_civil algorithm).
+-- days_from_civil algorithm). The C original subtracts 399 from a
+-- negative year before its division, which truncates. Lua's // rounds
+-- down, which gives the same era directly.
 local function days_from_civil(year, month, day)
   if month <= 2 then year = year - 1 end
-  local era = (year >= 0 and year or year - 399) // 400
+  local era = year // 400
   local year_of_era = year - era * 400
   local shifted_month = (month + 9) % 12
   local day_of_year = (153 * shifted_month + 2) // 5 + day - 1
@@ -30,7 +32,7 @@ end
 
 local function civil_from_days(days)
   days = days + 719468
-  local era = (days >= 0 and days or days - 146096) // 146097
+  local era = days // 146097
   local day_of_era = days - era * 146097
   local year_of_era = (day_of_era - day_of_era // 1460
     + day_of_era // 36524 - day_of_era // 146096) // 365

@@ -11,6 +11,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,10 +429,30 @@ static void test_missing_argument(lua_State *L, sqlite3 *db)
 /* Reading ids from SQL                                                    */
 /* ---------------------------------------------------------------------- */
 
+/* Fill `set` from the rows of `sql`: stepped out one by one, or, when
+ * `collect` is set, added inside SQLite by lethe_collect_ids(). Returns
+ * the status; *err receives the message. */
+static int fill_from_sql(sqlite3 *db, struct idset *set, const char *sql,
+                         bool collect, char **err)
+{
+    sqlite3_stmt *statement = NULL;
+    int status;
+    if (collect) {
+        CHECK(idset_prepare_collect(db, sql, &statement) == SQLITE_OK,
+              "cannot collect from %s: %s", sql, sqlite3_errmsg(db));
+        status = idset_fill_from_collector(set, statement, "person", err);
+    } else {
+        sqlite3_prepare_v2(db, sql, -1, &statement, NULL);
+        status = idset_fill_from_statement(set, statement, "person", err);
+    }
+    sqlite3_finalize(statement);
+    return status;
+}
+
 /* Fill a set from `SELECT x FROM source` after storing 0, `value` and 5 in
  * source. Returns the status; *err receives the message. */
 static int fill_with_value(lua_State *L, sqlite3 *db, const char *value,
-                           char **err)
+                           bool collect, char **err)
 {
     char sql[256];
     snprintf(sql, sizeof sql,
@@ -439,17 +460,14 @@ static int fill_with_value(lua_State *L, sqlite3 *db, const char *value,
              "VALUES (0), (%s), (5)",
              value);
     exec(db, sql, __LINE__);
-    sqlite3_stmt *statement = NULL;
-    sqlite3_prepare_v2(db, "SELECT x FROM source ORDER BY rowid", -1,
-                       &statement, NULL);
     struct idset *set = idset_push(L, "person");
-    int status = idset_fill_from_statement(set, statement, "person", err);
-    sqlite3_finalize(statement);
+    int status = fill_from_sql(db, set, "SELECT x FROM source ORDER BY rowid",
+                               collect, err);
     lua_pop(L, 1);
     return status;
 }
 
-static void test_ids_out_of_range(lua_State *L, sqlite3 *db)
+static void test_ids_out_of_range(lua_State *L, sqlite3 *db, bool collect)
 {
     exec(db, "CREATE TABLE source(x)", __LINE__);
     static const struct {
@@ -466,7 +484,7 @@ static void test_ids_out_of_range(lua_State *L, sqlite3 *db)
     };
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
         char *err = NULL;
-        int status = fill_with_value(L, db, invalid[i].value, &err);
+        int status = fill_with_value(L, db, invalid[i].value, collect, &err);
         CHECK(status == -1, "id %s was accepted", invalid[i].value);
         check_contains(err, invalid[i].message, invalid[i].value, __LINE__);
         check_contains(err, "0 to 4294967295", invalid[i].value, __LINE__);
@@ -475,7 +493,7 @@ static void test_ids_out_of_range(lua_State *L, sqlite3 *db)
     static const char *const valid[] = {"4294967295", "7.0", "0"};
     for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
         char *err = NULL;
-        CHECK(fill_with_value(L, db, valid[i], &err) == 0,
+        CHECK(fill_with_value(L, db, valid[i], collect, &err) == 0,
               "id %s was rejected: %s", valid[i], err ? err : "");
         free(err);
     }
@@ -498,22 +516,20 @@ static void test_ids_out_of_range(lua_State *L, sqlite3 *db)
     CHECK(roaring_bitmap_contains(set->bitmap, UINT32_MAX),
           "idset_add_id(2^32-1) did not add the id");
     lua_pop(L, 1);
+    exec(db, "DROP TABLE source", __LINE__);
 }
 
-static void test_fill_in_bulk(lua_State *L, sqlite3 *db)
+static void test_fill_in_bulk(lua_State *L, sqlite3 *db, bool collect)
 {
-    sqlite3_stmt *statement = NULL;
-    sqlite3_prepare_v2(db,
-                       "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL "
-                       "SELECT i + 1 FROM n WHERE i < 199999) "
-                       "SELECT i * 3 FROM n",
-                       -1, &statement, NULL);
     struct idset *set = idset_push(L, "person");
     char *err = NULL;
-    int status = idset_fill_from_statement(set, statement, "person", &err);
+    int status = fill_from_sql(db, set,
+                               "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL "
+                               "SELECT i + 1 FROM n WHERE i < 199999) "
+                               "SELECT i * 3 FROM n",
+                               collect, &err);
     CHECK(status == 0, "bulk fill failed: %s", err ? err : "");
     free(err);
-    sqlite3_finalize(statement);
     uint64_t count = roaring_bitmap_get_cardinality(set->bitmap);
     CHECK(count == 200000, "bulk fill has %llu ids", (unsigned long long)count);
     CHECK(roaring_bitmap_maximum(set->bitmap) == 599997,
@@ -524,17 +540,55 @@ static void test_fill_in_bulk(lua_State *L, sqlite3 *db)
           "bulk fill has 301, which is no multiple of 3");
     lua_pop(L, 1);
 
-    sqlite3_prepare_v2(db, "SELECT abs(-9223372036854775807 - 1)", -1,
-                       &statement, NULL);
     set = idset_push(L, "person");
     err = NULL;
-    status = idset_fill_from_statement(set, statement, "person", &err);
+    status = fill_from_sql(db, set, "SELECT abs(-9223372036854775807 - 1)",
+                           collect, &err);
     CHECK(status == -1, "a failing step returned %d", status);
     check_contains(err, "cannot read ids of table person: integer overflow",
                    "failing step", __LINE__);
     free(err);
-    sqlite3_finalize(statement);
     lua_pop(L, 1);
+
+    set = idset_push(L, "person");
+    err = NULL;
+    status = fill_from_sql(db, set, "SELECT 7 WHERE 0", collect, &err);
+    CHECK(status == 0, "an empty fill failed: %s", err ? err : "");
+    free(err);
+    CHECK(roaring_bitmap_get_cardinality(set->bitmap) == 0,
+          "an empty fill added ids");
+    lua_pop(L, 1);
+}
+
+/* idset_prepare_collect() takes one query of one column, and the
+ * aggregate works only with a collector bound by it. */
+static void test_collect_limits(lua_State *L, sqlite3 *db)
+{
+    sqlite3_stmt *statement = (sqlite3_stmt *)1;
+    CHECK(idset_prepare_collect(db, "SELECT 1, 2", &statement) != SQLITE_OK,
+          "two columns were accepted");
+    CHECK(statement == NULL, "a failed prepare left a statement");
+    CHECK(idset_prepare_collect(db, "SELECT 1; SELECT 2", &statement) !=
+              SQLITE_OK,
+          "two statements were accepted");
+
+    struct idset *set = idset_push(L, "person");
+    char *err = NULL;
+    CHECK(fill_from_sql(db, set, "SELECT 4 -- a trailing comment", true,
+                        &err) == 0,
+          "a trailing comment failed: %s", err ? err : "");
+    free(err);
+    CHECK(roaring_bitmap_contains(set->bitmap, 4),
+          "a query with a trailing comment added no id");
+    lua_pop(L, 1);
+
+    sqlite3_prepare_v2(db, "SELECT lethe_collect_ids(NULL, 1)", -1,
+                       &statement, NULL);
+    CHECK(sqlite3_step(statement) == SQLITE_ERROR,
+          "lethe_collect_ids without a collector did not fail");
+    check_contains(sqlite3_errmsg(db), "only in the queries of db:ids()",
+                   "lethe_collect_ids without a collector", __LINE__);
+    sqlite3_finalize(statement);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -804,8 +858,11 @@ int main(void)
     test_joins(L, db);
     test_bounds_against_table(L, db);
     test_missing_argument(L, db);
-    test_ids_out_of_range(L, db);
-    test_fill_in_bulk(L, db);
+    test_ids_out_of_range(L, db, false);
+    test_ids_out_of_range(L, db, true);
+    test_fill_in_bulk(L, db, false);
+    test_fill_in_bulk(L, db, true);
+    test_collect_limits(L, db);
     test_crafted_bitmaps(L);
     test_odd_but_ordered_bitmaps(L);
     test_mutated_bitmaps(L);

@@ -65,18 +65,62 @@ local function count_value(criterion, value, minimum)
   return value
 end
 
--- SQL for `expression` >= first and < after (either bound may be nil).
-local function in_range(context, expression, first, after)
+-- Text bounds in front of the exact test let SQLite use an index on the
+-- date column, which it cannot do for lethe_epoch(column). Every text
+-- that lethe_epoch reads starts with its local date as 'YYYY-MM-DD', with
+-- a four-digit year and nothing before it. Its offset from UTC is at most
+-- 23:59, so its instant lies less than two days from the start of that
+-- local date. A row at or after instant A therefore has a text at or
+-- after the date two days before A's UTC day. A row at or before instant
+-- B has a text before the date two days after B's UTC day. Values that
+-- are not text (numbers, blobs) fail the exact test whatever the text
+-- bound says. Text order is date order only for the years 0000 to 9999,
+-- so a bound outside them is left out.
+local FIRST_TEXT_DAY = dates.instant(0, 1, 1)
+local LAST_TEXT_DAY = dates.instant(9999, 12, 31)
+local TEXT_MARGIN = 2 * DAY
+
+-- Return SQL `column >= date` (when `lower`) or `column < date` that
+-- every row at or after `instant` (or at or before it) satisfies. Returns
+-- nil when that date is outside the years 0000 to 9999.
+local function text_bound(context, column, instant, lower)
+  local day = dates.day_start(instant)
+  day = lower and day - TEXT_MARGIN or day + TEXT_MARGIN
+  if day < FIRST_TEXT_DAY or day > LAST_TEXT_DAY then return nil end
+  return string.format("%s %s %s", column, lower and ">=" or "<",
+    support.parameter(context, dates.format_date(day)))
+end
+
+-- Prefix `exact`, the test that decides, with text bounds on
+-- target.column that keep every row whose instant lies in [first, last].
+-- Either bound may be nil. A target without a column, such as a
+-- counter's aggregate, gets no text bounds.
+local function with_text_range(context, target, first, last, exact)
+  local parts = {}
+  if target.column and first then
+    parts[#parts + 1] = text_bound(context, target.column, first, true)
+  end
+  if target.column and last then
+    parts[#parts + 1] = text_bound(context, target.column, last, false)
+  end
+  parts[#parts + 1] = exact
+  return table.concat(parts, " AND ")
+end
+
+-- Return SQL for the instant of `target` >= first and < after, with the
+-- text bounds in front. Either bound may be nil.
+local function in_range(context, target, first, after)
   local parts = {}
   if first then
-    parts[#parts + 1] = string.format("%s >= %s", expression,
+    parts[#parts + 1] = string.format("%s >= %s", target.expression,
       support.parameter(context, first))
   end
   if after then
-    parts[#parts + 1] = string.format("%s < %s", expression,
+    parts[#parts + 1] = string.format("%s < %s", target.expression,
       support.parameter(context, after))
   end
-  return table.concat(parts, " AND ")
+  return with_text_range(context, target, first, after,
+    table.concat(parts, " AND "))
 end
 
 -- "2019-04-01 to 2019-09-30" for the whole days from `first` up to
@@ -87,22 +131,22 @@ local function days_text(first, after)
   return dates.format_date(first) .. " to " .. dates.format_date(last)
 end
 
-local function compile_absolute(context, criterion, expression, operator,
+local function compile_absolute(context, criterion, target, operator,
                                 first)
   local instant, whole_day = date_value(criterion, criterion[first])
   if operator == "before" then
-    return string.format("%s < %s", expression,
-      support.parameter(context, whole_day and dates.day_start(instant)
-        or instant))
+    return in_range(context, target, nil,
+      whole_day and dates.day_start(instant) or instant)
   elseif operator == "after" then
     if whole_day then
-      return in_range(context, expression, instant + DAY, nil)
+      return in_range(context, target, instant + DAY, nil)
     end
-    return string.format("%s > %s", expression,
-      support.parameter(context, instant))
+    return with_text_range(context, target, instant, nil,
+      string.format("%s > %s", target.expression,
+        support.parameter(context, instant)))
   elseif operator == "on" then
     local day = dates.day_start(instant)
-    return in_range(context, expression, day, day + DAY)
+    return in_range(context, target, day, day + DAY)
   end
   local last, last_whole_day = date_value(criterion, criterion[first + 1])
   if last < instant then
@@ -110,29 +154,30 @@ local function compile_absolute(context, criterion, expression, operator,
       .. "date first")
   end
   if last_whole_day then
-    return in_range(context, expression, instant, last + DAY)
+    return in_range(context, target, instant, last + DAY)
   end
-  return string.format("%s BETWEEN %s AND %s", expression,
-    support.parameter(context, instant), support.parameter(context, last))
+  return with_text_range(context, target, instant, last,
+    string.format("%s BETWEEN %s AND %s", target.expression,
+      support.parameter(context, instant), support.parameter(context, last)))
 end
 
-local function compile_today(context, expression, operator, label)
+local function compile_today(context, target, operator, label)
   local today = dates.day_start(context.now)
   if operator == "before today" then
     support.note(context, string.format("%s before today: before %s", label,
       dates.format_date(today)))
-    return in_range(context, expression, nil, today)
+    return in_range(context, target, nil, today)
   elseif operator == "today" then
     support.note(context, string.format("%s today: %s", label,
       dates.format_date(today)))
-    return in_range(context, expression, today, today + DAY)
+    return in_range(context, target, today, today + DAY)
   end
   support.note(context, string.format("%s after today: from %s", label,
     dates.format_date(today + DAY)))
-  return in_range(context, expression, today + DAY, nil)
+  return in_range(context, target, today + DAY, nil)
 end
 
-local function compile_period(context, criterion, expression, operator,
+local function compile_period(context, criterion, target, operator,
                               first, label)
   local count, unit
   if operator == "this" then
@@ -147,10 +192,10 @@ local function compile_period(context, criterion, expression, operator,
     or string.format("%s %d %s", operator, count, criterion[first + 1])
   support.note(context, string.format("%s %s: %s", label, words,
     days_text(start, after)))
-  return in_range(context, expression, start, after)
+  return in_range(context, target, start, after)
 end
 
-local function compile_age(context, criterion, expression, operator, first,
+local function compile_age(context, criterion, target, operator, first,
                            label)
   local count = count_value(criterion, criterion[first], 0)
   local unit = unit_value(criterion, criterion[first + 1])
@@ -159,28 +204,31 @@ local function compile_age(context, criterion, expression, operator, first,
   support.note(context, string.format("%s %s %d %s: %s %s", label, operator,
     count, criterion[first + 1], older and "before" or "from",
     dates.format(boundary)))
-  if older then return in_range(context, expression, nil, boundary) end
-  return in_range(context, expression, boundary, nil)
+  if older then return in_range(context, target, nil, boundary) end
+  return in_range(context, target, boundary, nil)
 end
 
 -- Compile the date `operator` with its values at criterion[first] onwards
 -- against `expression`, an SQL expression for the instant in seconds
 -- (such as lethe_epoch(t0."registered")). `label` names what is compared
--- in the plan's descriptions. Returns nil when `operator` is not a date
--- operator; the caller checks the number of values against the arity.
+-- in the plan's descriptions. When `column` (optional) is the date column
+-- that `expression` reads, a text range on it comes first, so that SQLite
+-- can use an index. Returns nil when `operator` is not a date operator.
+-- The caller checks the number of values against the arity.
 function date_criteria.compile(context, criterion, expression, operator,
-                               first, label)
+                               first, label, column)
+  local target = { expression = expression, column = column }
   if operator == "before" or operator == "after" or operator == "on"
       or operator == "between" then
-    return compile_absolute(context, criterion, expression, operator, first)
+    return compile_absolute(context, criterion, target, operator, first)
   elseif operator == "before today" or operator == "today"
       or operator == "after today" then
-    return compile_today(context, expression, operator, label)
+    return compile_today(context, target, operator, label)
   elseif dates.is_relative(operator) then
-    return compile_period(context, criterion, expression, operator, first,
+    return compile_period(context, criterion, target, operator, first,
       label)
   elseif operator == "older than" or operator == "newer than" then
-    return compile_age(context, criterion, expression, operator, first, label)
+    return compile_age(context, criterion, target, operator, first, label)
   end
   return nil
 end
@@ -206,7 +254,7 @@ function date_criteria.compile_field(context, criterion, column, field,
   support.expect_count(criterion, 2 + arity, date_criteria.usage(operator))
   support.note_date_field(context, entity, field)
   return date_criteria.compile(context, criterion,
-    "lethe_epoch(" .. column .. ")", operator, 3, criterion[1])
+    "lethe_epoch(" .. column .. ")", operator, 3, criterion[1], column)
 end
 
 return date_criteria

@@ -21,6 +21,16 @@ check(at("2019-10-15T13:45:30Z"), 1571147130, "instant with time")
 check(dates.format(at("2019-10-15 13:45:30")), "2019-10-15 13:45:30",
   "round trip")
 
+-- Days before 0000-03-01 come before the first 400-year era of the
+-- calendar arithmetic, and must still format as themselves.
+for _, text in ipairs { "0000-01-01 00:00:00", "0000-02-29 23:59:59",
+    "0000-03-01 00:00:00", "0001-01-01 00:00:00", "9999-12-31 23:59:59" } do
+  check(dates.format(at(text)), text, "round trip of " .. text)
+end
+check(at("0000-01-01"), -62167219200, "0000-01-01")
+check(dates.format(at("0000-01-01") - 1), "-001-12-31 23:59:59",
+  "the last second of year -1")
+
 -- Offsets convert to UTC.
 check(at("2019-10-15T15:45:30+02:00"), at("2019-10-15T13:45:30Z"),
   "positive offset")
