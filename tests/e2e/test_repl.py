@@ -44,7 +44,7 @@ class Terminal:
             os.execv(LETHE, [LETHE, "repl", "--db", database])
         self.output = b""
 
-    def read_until(self, text, timeout=10):
+    def read_until(self, text, timeout=30):
         deadline = time.monotonic() + timeout
         wanted = text.encode()
         while wanted not in self.output:
@@ -72,11 +72,12 @@ class Terminal:
         os.write(self.fd, text.encode())
 
     def close(self):
-        """Leave with Ctrl-D; kill the REPL if it does not end within five
-        seconds. Returns the wait status."""
+        """Leave with Ctrl-D; kill the REPL if it does not end within 30
+        seconds (a loaded machine running the sanitizer build can take
+        several). Returns the wait status."""
         try:
             self.send("\x15\x04")
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
                 if pid:
