@@ -34,11 +34,8 @@ static int check_table_id(sqlite3_int64 id, const char *table, uint32_t *out,
     return 0;
 }
 
-/* Read column 0 of the current row of `statement` as an id. A REAL with
- * an integral value in range is accepted. NULL, text, blobs and other
- * numbers fail with a message naming `table` and the value. */
-static int read_row_id(sqlite3_stmt *statement, const char *table,
-                       uint32_t *out, char **err)
+int idset_read_row_id(sqlite3_stmt *statement, const char *table,
+                      uint32_t *out, char **err)
 {
     switch (sqlite3_column_type(statement, 0)) {
     case SQLITE_INTEGER:
@@ -94,7 +91,7 @@ int idset_fill_from_statement(struct idset *set, sqlite3_stmt *statement,
     int status;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
         uint32_t id = 0;
-        if (read_row_id(statement, table, &id, err) != 0)
+        if (idset_read_row_id(statement, table, &id, err) != 0)
             return -1;
         batch_add(&batch, id);
     }

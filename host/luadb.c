@@ -18,6 +18,7 @@
 #include "db.h"
 #include "idset.h"
 #include "luahost.h"
+#include "rowfilter.h"
 #include "sample.h"
 #include "schema.h"
 #include "util.h"
@@ -199,11 +200,8 @@ static sqlite3_stmt **push_statement_slot(lua_State *L)
     return slot;
 }
 
-/* Prepare `sql` and bind the parameters at index `parameters`. Pushes the
- * statement's slot, which owns the statement: callers never finalize it.
- * Raises on an SQL or binding error. [-0, +1, e] */
-static sqlite3_stmt *prepare(lua_State *L, sqlite3 *db, const char *sql,
-                             int parameters)
+sqlite3_stmt *luadb_prepare(lua_State *L, sqlite3 *db, const char *sql,
+                           int parameters)
 {
     if (lua_gettop(L) < parameters)
         lua_settop(L, parameters); /* keep the slot off the parameters */
@@ -219,7 +217,7 @@ static sqlite3_stmt *prepare(lua_State *L, sqlite3 *db, const char *sql,
     return statement;
 }
 
-static void push_column(lua_State *L, sqlite3_stmt *statement, int column)
+void luadb_push_column(lua_State *L, sqlite3_stmt *statement, int column)
 {
     switch (sqlite3_column_type(statement, column)) {
     case SQLITE_INTEGER:
@@ -244,7 +242,7 @@ static int connection_rows(lua_State *L)
     sqlite3 *db = check_db(L);
     const char *sql = luaL_checkstring(L, 2);
     lua_Integer limit = luaL_optinteger(L, 4, -1);
-    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    sqlite3_stmt *statement = luadb_prepare(L, db, sql, 3);
     int columns = sqlite3_column_count(statement);
     lua_createtable(L, 0, 0);
     lua_createtable(L, columns, 0);
@@ -258,7 +256,7 @@ static int connection_rows(lua_State *L)
            (status = sqlite3_step(statement)) == SQLITE_ROW) {
         lua_createtable(L, 0, columns);
         for (int c = 0; c < columns; c++) {
-            push_column(L, statement, c);
+            luadb_push_column(L, statement, c);
             lua_setfield(L, -2, sqlite3_column_name(statement, c));
         }
         lua_rawseti(L, -3, ++count);
@@ -274,10 +272,10 @@ static int connection_scalar(lua_State *L)
 {
     sqlite3 *db = check_db(L);
     const char *sql = luaL_checkstring(L, 2);
-    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    sqlite3_stmt *statement = luadb_prepare(L, db, sql, 3);
     int status = sqlite3_step(statement);
     if (status == SQLITE_ROW)
-        push_column(L, statement, 0);
+        luadb_push_column(L, statement, 0);
     else if (status == SQLITE_DONE)
         lua_pushnil(L);
     else
@@ -290,7 +288,7 @@ static int connection_exec(lua_State *L)
 {
     sqlite3 *db = check_db(L);
     const char *sql = luaL_checkstring(L, 2);
-    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    sqlite3_stmt *statement = luadb_prepare(L, db, sql, 3);
     int status;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW)
         ;
@@ -308,7 +306,7 @@ static int connection_try_exec(lua_State *L)
 {
     sqlite3 *db = check_db(L);
     const char *sql = luaL_checkstring(L, 2);
-    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    sqlite3_stmt *statement = luadb_prepare(L, db, sql, 3);
     int status;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW)
         ;
@@ -385,7 +383,7 @@ static int connection_ids(lua_State *L)
     const char *entity = luaL_checkstring(L, 4);
     const char *table = luaL_optstring(L, 5, entity);
     struct idset *set = idset_push(L, entity);
-    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    sqlite3_stmt *statement = luadb_prepare(L, db, sql, 3);
     char *err = NULL;
     if (idset_fill_from_statement(set, statement, table, &err) != 0) {
         lua_pushstring(L, err);
@@ -484,6 +482,7 @@ static const luaL_Reg connection_methods[] = {
     {"begin_immediate", connection_begin_immediate},
     {"filename", connection_filename},
     {"ensure_lethe_tables", connection_ensure_lethe_tables},
+    {"filter", rowfilter_filter},
     {NULL, NULL},
 };
 

@@ -55,11 +55,14 @@ function evaluate(db, selection)
     return db:ids(string.format("SELECT %s FROM %s t0",
       key_column(entity, "t0"), quote(entity.table)), {}, entity.name,
       entity.table)
+  elseif selection.kind == "where" and selection.predicates
+      and #selection.predicates > 0 then
+    return predicates.select(db, selection)
   elseif selection.kind == "where" then
-    return predicates.apply(db, selection, db:ids(string.format(
+    return db:ids(string.format(
       "SELECT %s FROM %s t0 WHERE %s", key_column(entity, "t0"),
       quote(entity.table), selection.sql), selection.params, entity.name,
-      entity.table))
+      entity.table)
   elseif selection.kind == "related" then
     return evaluate_related(db, selection)
   elseif selection.kind == "ids" then
