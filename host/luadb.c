@@ -219,19 +219,24 @@ sqlite3_stmt *luadb_prepare(lua_State *L, sqlite3 *db, const char *sql,
 
 void luadb_push_column(lua_State *L, sqlite3_stmt *statement, int column)
 {
-    switch (sqlite3_column_type(statement, column)) {
+    /* One sqlite3_column_* call, because each takes the connection's
+     * mutex. SQLite documents reading the unprotected value it returns
+     * with sqlite3_value_* as safe only while one thread uses the
+     * connection, as Lethe does. */
+    sqlite3_value *value = sqlite3_column_value(statement, column);
+    switch (sqlite3_value_type(value)) {
     case SQLITE_INTEGER:
-        lua_pushinteger(L, sqlite3_column_int64(statement, column));
+        lua_pushinteger(L, sqlite3_value_int64(value));
         break;
     case SQLITE_FLOAT:
-        lua_pushnumber(L, sqlite3_column_double(statement, column));
+        lua_pushnumber(L, sqlite3_value_double(value));
         break;
     case SQLITE_NULL:
         lua_pushnil(L);
         break;
     default:
-        lua_pushlstring(L, (const char *)sqlite3_column_blob(statement, column),
-                        (size_t)sqlite3_column_bytes(statement, column));
+        lua_pushlstring(L, (const char *)sqlite3_value_blob(value),
+                        (size_t)sqlite3_value_bytes(value));
     }
 }
 
@@ -266,13 +271,10 @@ static int connection_rows(lua_State *L)
     return 2;
 }
 
-/* db:scalar(sql [, params]) -> first column of the first row, or nil.
- * [-2, +1, e] */
-static int connection_scalar(lua_State *L)
+void luadb_push_scalar(lua_State *L, sqlite3 *db, const char *sql,
+                       int parameters)
 {
-    sqlite3 *db = check_db(L);
-    const char *sql = luaL_checkstring(L, 2);
-    sqlite3_stmt *statement = luadb_prepare(L, db, sql, 3);
+    sqlite3_stmt *statement = luadb_prepare(L, db, sql, parameters);
     int status = sqlite3_step(statement);
     if (status == SQLITE_ROW)
         luadb_push_column(L, statement, 0);
@@ -280,6 +282,14 @@ static int connection_scalar(lua_State *L)
         lua_pushnil(L);
     else
         raise_sql_error(L, db, statement, sql);
+}
+
+/* db:scalar(sql [, params]) -> first column of the first row, or nil.
+ * [-2, +1, e] */
+static int connection_scalar(lua_State *L)
+{
+    sqlite3 *db = check_db(L);
+    luadb_push_scalar(L, db, luaL_checkstring(L, 2), 3);
     return 1;
 }
 

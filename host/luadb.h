@@ -27,4 +27,11 @@ sqlite3_stmt *luadb_prepare(lua_State *L, sqlite3 *db, const char *sql,
  * float, nil for NULL, or a string for text and blobs. [-0, +1, m] */
 void luadb_push_column(lua_State *L, sqlite3_stmt *statement, int column);
 
+/* Run `sql` with the parameters in the table at index `parameters` (if
+ * any). Pushes the statement's slot (see luadb_prepare), then the first
+ * column of the first row, or nil when there is no row. Raises on an SQL
+ * or binding error. [-0, +2, e] */
+void luadb_push_scalar(lua_State *L, sqlite3 *db, const char *sql,
+                       int parameters);
+
 #endif

@@ -7,20 +7,25 @@
 
 #include <lua.h>
 
-/* db:filter(sql, params, spec) -> id set | nil, error value.
+/* db:filter(spec) -> id set | nil, error value.
  *
- * Steps `sql` (parameters bound from the table `params`, which may be
- * nil). Column 0 of each row is its id; column i is the field
- * spec.fields[i]. For each row it calls spec.check(row, id) with
- * lua_pcall, where row is a row object (see rowfilter.c), and adds the id
- * to the result, a set of entity spec.entity, when the call returns a true
- * value. spec.table names the table in messages about invalid ids.
- * spec.unknown_field(name) returns the message for reading a name that is
- * not a field.
+ * Calls spec.check(row, id) on each row of a query, where row is a row
+ * object (see rowfilter.c), and returns the set of entity
+ * spec.entity of the ids for which the call returned a true value.
+ * spec.fields lists the field names that a row has. The Lua functions in
+ * spec return SQL for the scan:
+ * - spec.query(selected, after) -> sql, params: the rows with an id above
+ *   `after`, in ascending id order, with the id in column 0 and the field
+ *   selected[i] in column i.
+ * - spec.lookup(name) -> sql: the value of field `name` of the row whose
+ *   id is bound to ?1.
+ * - spec.unknown_field(name) -> the message for reading `name`, which is
+ *   not a field.
+ * spec.table names the table in messages about invalid ids.
  *
  * When a call of spec.check fails, the scan stops, spec.failed_id is set
  * to the row's id and the function returns nil and the error value as it
- * was raised. SQL errors and invalid ids raise. [-4, +1|2, e] */
+ * was raised. SQL errors and invalid ids raise. [-2, +1|2, e] */
 int rowfilter_filter(lua_State *L);
 
 #endif

@@ -28,31 +28,52 @@ local function origin(check)
   return string.format("%s:%d", info.short_src, info.linedefined)
 end
 
--- The select list for db:filter: the key, then every field of `entity`
--- in the order of `names`.
-local function select_list(entity, names)
+-- The select list for db:filter: the key, then the fields in `selected`
+-- (model field names).
+local function select_list(entity, selected)
   local columns = { "t0." .. util.quote(entity.key) }
-  for i, name in ipairs(names) do
+  for i, name in ipairs(selected) do
     columns[i + 1] = "t0." .. util.quote(entity.fields[name].column)
   end
   return table.concat(columns, ", ")
 end
 
--- SQL reading the rows of `entity` whose ids are in the set bound to ?1,
--- in id order. lethe_ids drives the join and returns its ids in ascending
--- order, so each row is found by its key.
-local function rows_of_set_sql(entity, names)
-  return string.format("SELECT %s FROM lethe_ids(?1) AS i CROSS JOIN %s "
-    .. "AS t0 ON t0.%s = i.id ORDER BY i.id", select_list(entity, names),
-    util.quote(entity.table), util.quote(entity.key))
+-- Return a spec.query function for db:filter that reads the rows of
+-- `entity` whose ids are in `ids`, in id order. lethe_ids drives the join
+-- and returns its ids in ascending order, so each row is found by its key.
+local function rows_of_set(entity, ids)
+  return function(selected, after)
+    return string.format("SELECT %s FROM lethe_ids(?1) AS i CROSS JOIN %s "
+      .. "AS t0 ON t0.%s = i.id WHERE i.id > ?2 ORDER BY i.id",
+      select_list(entity, selected), util.quote(entity.table),
+      util.quote(entity.key)), { ids, after }
+  end
 end
 
--- SQL reading the rows of `entity` that the SQL condition `where` (on
--- alias t0) selects, in id order.
-local function rows_where_sql(entity, names, where)
-  return string.format("SELECT %s FROM %s AS t0 WHERE %s ORDER BY t0.%s",
-    select_list(entity, names), util.quote(entity.table), where,
-    util.quote(entity.key))
+-- Return a spec.query function for db:filter that reads the rows of
+-- `entity` that the SQL condition `where` (on alias t0, with the
+-- parameters `params`) selects, in id order.
+local function rows_where(entity, where, params)
+  local count = params.n or #params
+  return function(selected, after)
+    local values = { n = count + 1 }
+    for i = 1, count do values[i] = params[i] end
+    values[count + 1] = after
+    return string.format("SELECT %s FROM %s AS t0 WHERE (%s) AND t0.%s > "
+      .. "?%d ORDER BY t0.%s", select_list(entity, selected),
+      util.quote(entity.table), where, util.quote(entity.key), count + 1,
+      util.quote(entity.key)), values
+  end
+end
+
+-- Return a spec.lookup function for db:filter: SQL reading one field of
+-- the row of `entity` whose id is bound to ?1.
+local function field_lookup(entity)
+  return function(name)
+    return string.format("SELECT t0.%s FROM %s AS t0 WHERE t0.%s = ?1",
+      util.quote(entity.fields[name].column), util.quote(entity.table),
+      util.quote(entity.key))
+  end
 end
 
 -- Return the message for reading `name`, which is not a field of
@@ -64,22 +85,24 @@ local function unknown_field_message(entity, name)
       util.sorted_keys(entity.fields)))
 end
 
--- Run `predicate` on every row that `sql` (with `params`) reads and return
--- the set of ids it keeps. Raises, naming the function's line and the
--- record, when the function fails or a script limit stops it.
-local function run(db, entity, predicate, names, sql, params)
+-- Run `predicate` on every row that `query` (a spec.query function for
+-- db:filter) reads and return the set of ids it keeps. Raises, naming the
+-- function's line and the record, when the function fails or a script
+-- limit stops it.
+local function run(db, entity, predicate, query)
   local where = origin(predicate.check)
   -- db:filter sets failed_id when the function fails; it is set here
   -- first, so that storing it needs no allocation after a memory kill.
   local spec = {
-    entity = entity.name, table = entity.table, fields = names,
-    check = predicate.check, failed_id = false,
+    entity = entity.name, table = entity.table,
+    fields = util.sorted_keys(entity.fields), check = predicate.check,
+    query = query, lookup = field_lookup(entity), failed_id = false,
     unknown_field = function(name)
       return unknown_field_message(entity, name)
     end,
   }
   local function scan()
-    local kept, failure = db:filter(sql, params, spec)
+    local kept, failure = db:filter(spec)
     if not kept then error(failure, 0) end
     return kept
   end
@@ -92,20 +115,17 @@ end
 
 -- Apply the predicates after the first one to `kept`, each to the ids
 -- that the ones before it kept.
-local function run_rest(db, entity, list, names, kept)
-  local sql = rows_of_set_sql(entity, names)
+local function run_rest(db, entity, list, kept)
   for i = 2, #list do
-    kept = run(db, entity, list[i], names, sql, { kept })
+    kept = run(db, entity, list[i], rows_of_set(entity, kept))
   end
   return kept
 end
 
 -- Return the ids among `ids` for which every predicate in `list` holds.
 function predicates.filter(db, entity, list, ids)
-  local names = util.sorted_keys(entity.fields)
-  local kept = run(db, entity, list[1], names,
-    rows_of_set_sql(entity, names), { ids })
-  return run_rest(db, entity, list, names, kept)
+  local kept = run(db, entity, list[1], rows_of_set(entity, ids))
+  return run_rest(db, entity, list, kept)
 end
 
 -- Apply the predicates of a "where" selection node to the `ids` its SQL
@@ -122,10 +142,9 @@ end
 -- SQL's ids are never collected first.
 function predicates.select(db, selection)
   local entity = selection.entity
-  local names = util.sorted_keys(entity.fields)
-  local kept = run(db, entity, selection.predicates[1], names,
-    rows_where_sql(entity, names, selection.sql), selection.params)
-  return run_rest(db, entity, selection.predicates, names, kept)
+  local kept = run(db, entity, selection.predicates[1],
+    rows_where(entity, selection.sql, selection.params))
+  return run_rest(db, entity, selection.predicates, kept)
 end
 
 return predicates
