@@ -128,8 +128,8 @@ fixture.same(names, { "Émile", "ØSTERGAARD", "EMILE", "ΟΔΥΣΣΕΥΣ",
   "Sophia", "100 percent", "Ola", "strasse", "Åse", "", "Zoë" },
   "fields read on alternate rows")
 
--- pairs(row) gives every field whose value is not NULL, as the table
--- holds it.
+-- pairs(row) gives every field whose value is not NULL, with the value
+-- stored in the table.
 local expected = {}
 local stored_rows = f.db:rows("SELECT * FROM person WHERE person_id = 2")
 for name, field in pairs(f.model.entities.person.fields) do
@@ -194,7 +194,8 @@ fixture.same(fixture.ids(f, "person", {
     end } },
 }), { 1, 6 }, "predicate reading per-row fields after SQL")
 
--- Two functions in one group: the second sees only what the first kept.
+-- Two functions in one group: the second is called only on the rows that
+-- the first kept.
 local second_calls = {}
 fixture.same(fixture.ids(f, "person", {
   { { "birthyear", "=", 1975 },
