@@ -55,14 +55,13 @@ function evaluate(db, selection)
     return db:ids(string.format("SELECT %s FROM %s t0",
       key_column(entity, "t0"), quote(entity.table)), {}, entity.name,
       entity.table)
-  elseif selection.kind == "where" and selection.predicates
-      and #selection.predicates > 0 then
-    return predicates.select(db, selection)
+  elseif selection.kind == "where" and predicates.reads_table(selection) then
+    return predicates.select_from_table(db, selection)
   elseif selection.kind == "where" then
-    return db:ids(string.format(
+    return predicates.apply(db, selection, db:ids(string.format(
       "SELECT %s FROM %s t0 WHERE %s", key_column(entity, "t0"),
       quote(entity.table), selection.sql), selection.params, entity.name,
-      entity.table)
+      entity.table))
   elseif selection.kind == "related" then
     return evaluate_related(db, selection)
   elseif selection.kind == "ids" then

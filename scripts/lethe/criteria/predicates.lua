@@ -50,19 +50,14 @@ local function rows_of_set(entity, ids)
   end
 end
 
--- Return a spec.query function for db:filter that reads the rows of
--- `entity` that the SQL condition `where` (on alias t0, with the
--- parameters `params`) selects, in id order.
-local function rows_where(entity, where, params)
-  local count = params.n or #params
+-- Return a spec.query function for db:filter that reads every row of
+-- `entity`, in id order.
+local function rows_of_table(entity)
   return function(selected, after)
-    local values = { n = count + 1 }
-    for i = 1, count do values[i] = params[i] end
-    values[count + 1] = after
-    return string.format("SELECT %s FROM %s AS t0 WHERE (%s) AND t0.%s > "
-      .. "?%d ORDER BY t0.%s", select_list(entity, selected),
-      util.quote(entity.table), where, util.quote(entity.key), count + 1,
-      util.quote(entity.key)), values
+    return string.format("SELECT %s FROM %s AS t0 WHERE t0.%s > ?1 "
+      .. "ORDER BY t0.%s", select_list(entity, selected),
+      util.quote(entity.table), util.quote(entity.key),
+      util.quote(entity.key)), { after }
   end
 end
 
@@ -137,13 +132,23 @@ function predicates.apply(db, selection, ids)
   return predicates.filter(db, selection.entity, selection.predicates, ids)
 end
 
--- Evaluate a "where" selection node that has predicates: the first one
--- runs on the rows that the node's SQL selects, read in one pass, so the
--- SQL's ids are never collected first.
-function predicates.select(db, selection)
+-- Return whether `selection` is a "where" node whose only criteria are
+-- predicates, so that they run on every row of the table.
+-- criteria.selection gives such a node the SQL condition "1".
+function predicates.reads_table(selection)
+  return selection.predicates ~= nil and #selection.predicates > 0
+    and selection.sql == "1"
+end
+
+-- Evaluate a node for which predicates.reads_table returns true: the
+-- first predicate runs on the rows of a scan of the table, so the table's
+-- ids are never collected first. A node with SQL criteria goes through
+-- predicates.apply instead, so that its SQL runs outside the script
+-- limits and each step of the scan under the limits reads one row by id.
+function predicates.select_from_table(db, selection)
   local entity = selection.entity
   local kept = run(db, entity, selection.predicates[1],
-    rows_where(entity, selection.sql, selection.params))
+    rows_of_table(entity))
   return run_rest(db, entity, selection.predicates, kept)
 end
 
