@@ -2,14 +2,18 @@
  * rowfilter.c: db:filter, the loop that runs a Lua criterion function on
  * the rows of a query (see rowfilter.h).
  *
- * Row objects: each call gets a new small userdata that stores only the
- * row's number in the scan and its id. Reading a field converts that one
+ * Row objects: a row is a light userdata whose value is a serial number,
+ * unique in the Lua state, so passing a row allocates nothing. All light
+ * userdata of the state share one metatable, which this file sets and
+ * which no other part of Lethe gives to script code. Its metamethods find
+ * the active scan (scans can nest when a criterion evaluates a selection)
+ * whose current row has that serial. Reading a field converts that one
  * column of the statement's current row, so a function pays only for the
- * fields it reads. A row is readable only while it is the scan's current
+ * fields it reads. A row is readable only while it is its scan's current
  * row: a script that keeps a row and reads it later (in a later call, or
- * after the scan) gets an error naming the row, never another row's values
- * and never a finalized statement. The metatable is hidden from scripts
- * (__metatable is false), and writing a field raises.
+ * after the scan) gets an error, never another row's values and never a
+ * finalized statement. The metatable is hidden from scripts (__metatable
+ * is false), and writing a field raises.
  *
  * Columns: the scan's statement selects only the fields that the function
  * has read so far, because SQLite decodes every selected column of every
@@ -34,28 +38,36 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* The state of one db:filter call that its row objects share. The scan
- * userdata is an upvalue of the row metamethods, so it lives as long as
- * any row of it. */
+/* Maximum nesting of scans: a criterion that evaluates a selection with
+ * a criterion, and so on. */
+#define MAX_NESTED_SCANS 16
+
+/* Registry key of the struct scans of a Lua state. */
+#define SCANS_KEY "lethe.rowfilter.scans"
+
+/* The state of one db:filter call. The three tables it uses are held by
+ * registry references: `columns` maps each field name to its column
+ * number (0 if not selected, -1 if read but not selected yet), `spec` is
+ * the spec table of db:filter, and `missed_fields` lists the fields read
+ * but not selected yet. */
 struct scan {
     sqlite3_stmt *statement; /* NULL once the scan has ended */
-    lua_Integer serial;      /* number of the current row, from 1 */
+    lua_Integer serial;      /* serial of the current row; 0 before it */
+    lua_Integer id;          /* id of the current row */
     int missed;              /* the current row read an unselected field */
+    int active;              /* on the stack of active scans */
+    int columns;
+    int spec;
+    int missed_fields;
+    struct scans *scans;
 };
 
-/* A row object. */
-struct row {
-    lua_Integer serial; /* the scan's serial while this row is current */
-    lua_Integer id;
-};
-
-/* Upvalues of the row metamethods. */
-enum {
-    UPVALUE_SCAN = 1, /* the struct scan userdata */
-    UPVALUE_COLUMNS,  /* field name -> column number, 0 if not selected */
-    UPVALUE_SPEC,     /* the spec table of db:filter */
-    UPVALUE_MISSED,   /* array of the fields read but not yet selected */
-    UPVALUE_COUNT = UPVALUE_MISSED
+/* The active scans of a Lua state, innermost last, and the row serials
+ * given out so far. A full userdata in the registry. */
+struct scans {
+    lua_Integer last_serial;
+    int depth;
+    struct scan *active[MAX_NESTED_SCANS];
 };
 
 /* The row that a scan is on, for rowfilter_filter after an error unwound
@@ -74,69 +86,76 @@ enum {
     SLOT_ENTITY,
     SLOT_KEPT,
     SLOT_SCAN,
-    SLOT_COLUMNS,
-    SLOT_SPEC_COPY,
-    SLOT_MISSED,
-    SLOT_METATABLE,
     SLOT_SELECTED
 };
 
-/* __close of the scan userdata: rows of an ended scan are no longer
- * readable. [-0, +0, -] */
+/* __close of the scan userdata: the scan leaves the active scans, so its
+ * rows are no longer readable, and drops its references. Scans end in
+ * the reverse order of their start. [-0, +0, -] */
 static int close_scan(lua_State *L)
 {
     struct scan *scan = lua_touserdata(L, 1);
-    if (scan)
-        scan->statement = NULL;
+    if (!scan)
+        return 0;
+    scan->statement = NULL;
+    if (scan->active) {
+        scan->scans->depth--;
+        scan->active = 0;
+    }
+    luaL_unref(L, LUA_REGISTRYINDEX, scan->columns);
+    luaL_unref(L, LUA_REGISTRYINDEX, scan->spec);
+    luaL_unref(L, LUA_REGISTRYINDEX, scan->missed_fields);
+    scan->columns = scan->spec = scan->missed_fields = LUA_NOREF;
     return 0;
 }
 
-/* Return the row object at index 1, or raise when that row is no longer
- * the scan's current row. Called from the row metamethods. [-0, +0, v] */
-static const struct row *current_row(lua_State *L)
+/* Return the active scan whose current row is the row object at index 1,
+ * or raise when that row is no longer current. Called from the row
+ * metamethods, whose upvalue 1 is the struct scans. [-0, +0, v] */
+static struct scan *scan_of_row(lua_State *L)
 {
-    const struct scan *scan = lua_touserdata(L, lua_upvalueindex(UPVALUE_SCAN));
-    const struct row *row = lua_touserdata(L, 1);
-    if (!row)
+    const struct scans *scans = lua_touserdata(L, lua_upvalueindex(1));
+    if (lua_type(L, 1) != LUA_TLIGHTUSERDATA)
         luaL_error(L, "a row object was expected");
-    if (scan->statement && row->serial == scan->serial)
-        return row;
-    lua_getfield(L, lua_upvalueindex(UPVALUE_SPEC), "entity");
-    luaL_error(L,
-               "the row of %s %I is no longer available: a row can be read "
-               "only while the Lua criterion runs on it; copy the values "
-               "that are needed later",
-               lua_tostring(L, -1), row->id);
+    lua_Integer serial = (lua_Integer)(uintptr_t)lua_touserdata(L, 1);
+    for (int i = scans->depth - 1; i >= 0; i--) {
+        struct scan *scan = scans->active[i];
+        if (scan->statement && scan->serial == serial)
+            return scan;
+    }
+    luaL_error(L, "the row is no longer available: a row can be read only "
+                  "while the Lua criterion runs on it; copy the values that "
+                  "are needed later");
     return NULL;
 }
 
 /* Note the field at index `name` as read but not selected, once per
- * statement. [-0, +0, m] */
-static void note_missed(lua_State *L, int name)
+ * statement; the column map is at index `columns`. [-0, +0, m] */
+static void note_missed(lua_State *L, struct scan *scan, int name, int columns)
 {
-    struct scan *scan = lua_touserdata(L, lua_upvalueindex(UPVALUE_SCAN));
-    int columns = lua_upvalueindex(UPVALUE_COLUMNS);
-    int missed = lua_upvalueindex(UPVALUE_MISSED);
     lua_pushvalue(L, name);
     lua_pushinteger(L, -1);
     lua_rawset(L, columns);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, scan->missed_fields);
     lua_pushvalue(L, name);
-    lua_rawseti(L, missed, luaL_len(L, missed) + 1);
+    lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+    lua_pop(L, 1);
     scan->missed = 1;
 }
 
-/* Push the value of the field at index `name` of `row`, which the
- * statement does not select, read with the SQL of spec.lookup(name).
+/* Push the value of the field at index `name` of the current row, which
+ * the statement does not select, read with the SQL of spec.lookup(name).
  * [-0, +1, e] */
-static void push_unselected(lua_State *L, const struct row *row, int name)
+static void push_unselected(lua_State *L, struct scan *scan, int name)
 {
-    struct scan *scan = lua_touserdata(L, lua_upvalueindex(UPVALUE_SCAN));
     int top = lua_gettop(L);
-    lua_getfield(L, lua_upvalueindex(UPVALUE_SPEC), "lookup");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, scan->spec);
+    lua_getfield(L, -1, "lookup");
+    lua_remove(L, -2);
     lua_pushvalue(L, name);
     lua_call(L, 1, 1);
     lua_createtable(L, 1, 0);
-    lua_pushinteger(L, row->id);
+    lua_pushinteger(L, scan->id);
     lua_rawseti(L, -2, 1);
     luadb_push_scalar(L, sqlite3_db_handle(scan->statement),
                       lua_tostring(L, top + 1), top + 2);
@@ -144,11 +163,11 @@ static void push_unselected(lua_State *L, const struct row *row, int name)
     lua_settop(L, top + 1); /* closes the lookup's statement slot */
 }
 
-/* Push the value of the field at index `name` of `row`, whose column is
- * the integer on top of the stack (replaced). [-1, +1, e] */
-static void push_field(lua_State *L, const struct row *row, int name)
+/* Push the value of the field at index `name` of the current row. Its
+ * column number, on top of the stack, is replaced by the value. The
+ * column map is at index `columns`. [-1, +1, e] */
+static void push_field(lua_State *L, struct scan *scan, int name, int columns)
 {
-    const struct scan *scan = lua_touserdata(L, lua_upvalueindex(UPVALUE_SCAN));
     int column = (int)lua_tointeger(L, -1);
     lua_pop(L, 1);
     if (column > 0) {
@@ -156,8 +175,8 @@ static void push_field(lua_State *L, const struct row *row, int name)
         return;
     }
     if (column == 0)
-        note_missed(L, name);
-    push_unselected(L, row, name);
+        note_missed(L, scan, name, columns);
+    push_unselected(L, scan, name);
 }
 
 /* __index(row, name) -> the stored value of field `name`, nil for NULL.
@@ -165,17 +184,21 @@ static void push_field(lua_State *L, const struct row *row, int name)
  * current. [-0, +1, e] */
 static int row_index(lua_State *L)
 {
-    const struct row *row = current_row(L);
+    struct scan *scan = scan_of_row(L);
+    lua_settop(L, 2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, scan->columns);
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(UPVALUE_COLUMNS)) != LUA_TNUMBER) {
+    if (lua_rawget(L, 3) != LUA_TNUMBER) {
         luaL_where(L, 1);
-        lua_getfield(L, lua_upvalueindex(UPVALUE_SPEC), "unknown_field");
+        lua_rawgeti(L, LUA_REGISTRYINDEX, scan->spec);
+        lua_getfield(L, -1, "unknown_field");
+        lua_remove(L, -2);
         lua_pushvalue(L, 2);
         lua_call(L, 1, 1);
         lua_concat(L, 2);
         return lua_error(L);
     }
-    push_field(L, row, 2);
+    push_field(L, scan, 2, 3);
     return 1;
 }
 
@@ -191,10 +214,12 @@ static int row_newindex(lua_State *L)
  * [-0, +2|0, e] */
 static int row_next(lua_State *L)
 {
-    const struct row *row = current_row(L);
+    struct scan *scan = scan_of_row(L);
     lua_settop(L, 2);
-    while (lua_next(L, lua_upvalueindex(UPVALUE_COLUMNS))) {
-        push_field(L, row, 2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, scan->columns);
+    lua_pushvalue(L, 2);
+    while (lua_next(L, 3)) {
+        push_field(L, scan, 4, 3);
         if (!lua_isnil(L, -1))
             return 2;
         lua_pop(L, 1);
@@ -206,39 +231,55 @@ static int row_next(lua_State *L)
  * not NULL. [-0, +3, e] */
 static int row_pairs(lua_State *L)
 {
-    current_row(L);
-    for (int i = 1; i <= UPVALUE_COUNT; i++)
-        lua_pushvalue(L, lua_upvalueindex(i));
-    lua_pushcclosure(L, row_next, UPVALUE_COUNT);
+    scan_of_row(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, row_next, 1);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;
 }
 
 /* Set field `name` of the table on top to a closure of `function` over
- * the UPVALUE_COUNT values at `upvalues` and above. [-0, +0, m] */
-static void set_method(lua_State *L, int upvalues, const char *name,
+ * the value at `upvalue`. [-0, +0, m] */
+static void set_method(lua_State *L, int upvalue, const char *name,
                        lua_CFunction function)
 {
-    for (int i = 0; i < UPVALUE_COUNT; i++)
-        lua_pushvalue(L, upvalues + i);
-    lua_pushcclosure(L, function, UPVALUE_COUNT);
+    lua_pushvalue(L, upvalue);
+    lua_pushcclosure(L, function, 1);
     lua_setfield(L, -2, name);
 }
 
-/* Push the metatable of the rows of one scan. The UPVALUE_COUNT values at
- * `upvalues` and above are the scan, the column map, the spec and the
- * array of missed fields. [-0, +1, m] */
-static void push_row_metatable(lua_State *L, int upvalues)
+/* Return the struct scans of the state, creating it on first use and
+ * giving light userdata the row metatable, whose metamethods have it as
+ * upvalue. Raises when light userdata already have another metatable.
+ * [-0, +0, e] */
+static struct scans *get_scans(lua_State *L)
 {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, SCANS_KEY) == LUA_TUSERDATA) {
+        struct scans *scans = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        return scans;
+    }
+    lua_pop(L, 1);
+    lua_pushlightuserdata(L, NULL);
+    if (lua_getmetatable(L, -1))
+        luaL_error(L, "db:filter: light userdata already have a metatable");
+    struct scans *scans = lua_newuserdatauv(L, sizeof *scans, 0);
+    scans->last_serial = 0;
+    scans->depth = 0;
+    int upvalue = lua_gettop(L);
     lua_createtable(L, 0, 5);
-    set_method(L, upvalues, "__index", row_index);
-    set_method(L, upvalues, "__newindex", row_newindex);
-    set_method(L, upvalues, "__pairs", row_pairs);
+    set_method(L, upvalue, "__index", row_index);
+    set_method(L, upvalue, "__newindex", row_newindex);
+    set_method(L, upvalue, "__pairs", row_pairs);
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pushliteral(L, "row");
     lua_setfield(L, -2, "__name");
+    lua_setmetatable(L, upvalue - 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, SCANS_KEY);
+    lua_pop(L, 1);
+    return scans;
 }
 
 /* Push a map from each name of the array spec.fields to 0 (not selected).
@@ -265,29 +306,36 @@ static void push_spec_field(lua_State *L, const char *name, int type)
                    lua_typename(L, type));
 }
 
-/* Push the scan userdata as a to-be-closed value. [-0, +1, m] */
+/* Push a new scan as a to-be-closed value and make it the innermost
+ * active scan. Raises when scans nest too deep. [-0, +1, e] */
 static struct scan *push_scan(lua_State *L)
 {
+    struct scans *scans = get_scans(L);
+    if (scans->depth >= MAX_NESTED_SCANS)
+        luaL_error(L, "Lua criteria nested more than %d levels deep",
+                   MAX_NESTED_SCANS);
     struct scan *scan = lua_newuserdatauv(L, sizeof *scan, 0);
     scan->statement = NULL;
     scan->serial = 0;
+    scan->id = 0;
     scan->missed = 0;
+    scan->active = 0;
+    scan->columns = scan->spec = scan->missed_fields = LUA_NOREF;
+    scan->scans = scans;
     lua_createtable(L, 0, 1);
     lua_pushcfunction(L, close_scan);
     lua_setfield(L, -2, "__close");
     lua_setmetatable(L, -2);
     lua_toclose(L, -1);
+    scans->active[scans->depth++] = scan;
+    scan->active = 1;
+    push_column_map(L);
+    scan->columns = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, SLOT_SPEC);
+    scan->spec = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    scan->missed_fields = luaL_ref(L, LUA_REGISTRYINDEX);
     return scan;
-}
-
-/* Push the row object for the scan's current row. [-0, +1, m] */
-static void push_row(lua_State *L, const struct scan *scan, lua_Integer id)
-{
-    struct row *row = lua_newuserdatauv(L, sizeof *row, 0);
-    row->serial = scan->serial;
-    row->id = id;
-    lua_pushvalue(L, SLOT_METATABLE);
-    lua_setmetatable(L, -2);
 }
 
 /* Read the id of the statement's current row, raising on an invalid one;
@@ -328,7 +376,8 @@ static int raise_step_error(lua_State *L, sqlite3_stmt *statement)
  * and the statement's slot on the stack, because removing the slot would
  * finalize the statement. [-0, +3, e] */
 static sqlite3_stmt *start_statement(lua_State *L, sqlite3 *db,
-                                     lua_Integer after, int *status)
+                                     struct scan *scan, lua_Integer after,
+                                     int *status)
 {
     luaL_checkstack(L, 8, "db:filter");
     int top = lua_gettop(L);
@@ -339,12 +388,14 @@ static sqlite3_stmt *start_statement(lua_State *L, sqlite3 *db,
     sqlite3_stmt *statement =
         luadb_prepare(L, db, luaL_checkstring(L, top + 1), top + 2);
     *status = sqlite3_step(statement);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, scan->columns);
     lua_Integer count = luaL_len(L, SLOT_SELECTED);
     for (lua_Integer i = 1; i <= count; i++) {
         lua_geti(L, SLOT_SELECTED, i);
         lua_pushinteger(L, i);
-        lua_rawset(L, SLOT_COLUMNS);
+        lua_rawset(L, -3);
     }
+    lua_pop(L, 1);
     return statement;
 }
 
@@ -355,18 +406,20 @@ static sqlite3_stmt *start_statement(lua_State *L, sqlite3 *db,
 static sqlite3_stmt *widen_statement(lua_State *L, struct scan *scan,
                                      lua_Integer after, int *status)
 {
+    sqlite3_stmt **old_slot = lua_touserdata(L, -1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, scan->missed_fields);
     lua_Integer selected = luaL_len(L, SLOT_SELECTED);
-    lua_Integer missed = luaL_len(L, SLOT_MISSED);
+    lua_Integer missed = luaL_len(L, -1);
     for (lua_Integer i = 1; i <= missed; i++) {
-        lua_geti(L, SLOT_MISSED, i);
+        lua_geti(L, -1, i);
         lua_rawseti(L, SLOT_SELECTED, selected + i);
         lua_pushnil(L);
-        lua_rawseti(L, SLOT_MISSED, i);
+        lua_rawseti(L, -2, i);
     }
+    lua_pop(L, 1);
     scan->missed = 0;
-    sqlite3_stmt **old_slot = lua_touserdata(L, -1);
-    sqlite3_stmt *statement =
-        start_statement(L, sqlite3_db_handle(scan->statement), after, status);
+    sqlite3_stmt *statement = start_statement(
+        L, sqlite3_db_handle(scan->statement), scan, after, status);
     sqlite3_finalize(*old_slot);
     *old_slot = NULL;
     scan->statement = statement;
@@ -379,9 +432,10 @@ static sqlite3_stmt *widen_statement(lua_State *L, struct scan *scan,
 static int check_row(lua_State *L, struct scan *scan, struct progress *progress,
                      lua_Integer id)
 {
-    scan->serial++;
+    scan->serial = ++scan->scans->last_serial;
+    scan->id = id;
     lua_pushvalue(L, SLOT_CHECK);
-    push_row(L, scan, id);
+    lua_pushlightuserdata(L, (void *)(uintptr_t)scan->serial);
     lua_pushinteger(L, id);
     progress->id = id;
     progress->in_check = 1;
@@ -418,13 +472,9 @@ static int scan_rows(lua_State *L)
     push_spec_field(L, "entity", LUA_TSTRING);
     struct idset *kept = idset_push(L, lua_tostring(L, SLOT_ENTITY));
     struct scan *scan = push_scan(L);
-    push_column_map(L);
-    lua_pushvalue(L, SLOT_SPEC);
-    lua_newtable(L); /* SLOT_MISSED */
-    push_row_metatable(L, SLOT_SCAN);
     lua_newtable(L); /* SLOT_SELECTED */
     int status;
-    scan->statement = start_statement(L, db, -1, &status);
+    scan->statement = start_statement(L, db, scan, -1, &status);
     while (status == SQLITE_ROW) {
         lua_Integer id = read_id(L, scan->statement, table);
         if (check_row(L, scan, progress, id))

@@ -169,19 +169,32 @@ fixture.fails(function()
     end
     return kept_row.firstname ~= nil
   end } })
-end, "the row of person 1 is no longer available", "row read in a later call")
+end, "the row is no longer available", "row read in a later call")
 fixture.fails(function() return kept_row.firstname end,
-  "the row of person 1 is no longer available", "row read after the scan")
+  "the row is no longer available", "row read after the scan")
 fixture.fails(function() return pairs(kept_row) end,
-  "the row of person 1 is no longer available", "pairs after the scan")
+  "the row is no longer available", "pairs after the scan")
 local failed_row
 pcall(fixture.ids, f, "person", { { function(row)
   failed_row = row
   error("stop")
 end } })
 fixture.fails(function() return failed_row.lastname end,
-  "the row of person 1 is no longer available", "row of a failed scan")
+  "the row is no longer available", "row of a failed scan")
 assert(not f.db:in_transaction(), "a failed scan left a transaction open")
+
+-- Scans nest: a function may evaluate a selection with a function of its
+-- own, and the outer row stays readable in the inner calls.
+local same_year = {}
+fixture.ids(f, "person", { { { "birthyear", "=", 1975 },
+  { function(row, id)
+      same_year[id] = fixture.ids(f, "person", { { function(inner)
+        return inner.birthyear == row.birthyear
+      end } })
+      return true
+    end } } })
+fixture.same(same_year[2], { 2, 6 }, "nested scan from person 2")
+fixture.same(same_year[6], { 2, 6 }, "nested scan from person 6")
 
 -- Predicates with SQL criteria ---------------------------------------------
 
