@@ -48,6 +48,12 @@ struct idset *idset_test(lua_State *L, int index);
 int idset_add_id(struct idset *set, sqlite3_int64 id, const char *table,
                  char **err);
 
+/* Read column 0 of the current row of `statement` as an id into *out. A
+ * REAL with an integral value in range is accepted. NULL, text, blobs and
+ * other numbers fail with a message naming `table` and the value. */
+int idset_read_row_id(sqlite3_stmt *statement, const char *table,
+                      uint32_t *out, char **err);
+
 /* Step `statement` to the end and add column 0 of every row, in batches.
  * A value that is not an integer from 0 to 2^32-1 fails with a message
  * naming `table` and the value (a REAL with such an integral value counts

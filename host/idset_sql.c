@@ -66,6 +66,12 @@ static int read_value_id(sqlite3_value *value, const char *table,
     }
 }
 
+int idset_read_row_id(sqlite3_stmt *statement, const char *table,
+                      uint32_t *out, char **err)
+{
+    return read_value_id(sqlite3_column_value(statement, 0), table, out, err);
+}
+
 int idset_add_id(struct idset *set, sqlite3_int64 id, const char *table,
                  char **err)
 {
@@ -101,8 +107,7 @@ int idset_fill_from_statement(struct idset *set, sqlite3_stmt *statement,
     int status;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
         uint32_t id = 0;
-        if (read_value_id(sqlite3_column_value(statement, 0), table, &id,
-                          err) != 0)
+        if (idset_read_row_id(statement, table, &id, err) != 0)
             return -1;
         batch_add(&batch, id);
     }

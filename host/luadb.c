@@ -18,6 +18,7 @@
 #include "db.h"
 #include "idset.h"
 #include "luahost.h"
+#include "rowfilter.h"
 #include "sample.h"
 #include "schema.h"
 #include "util.h"
@@ -200,11 +201,8 @@ static sqlite3_stmt **push_statement_slot(lua_State *L)
     return slot;
 }
 
-/* Prepare `sql` and bind the parameters at index `parameters`. Pushes the
- * statement's slot, which owns the statement: callers never finalize it.
- * Raises on an SQL or binding error. [-0, +1, e] */
-static sqlite3_stmt *prepare(lua_State *L, sqlite3 *db, const char *sql,
-                             int parameters)
+sqlite3_stmt *luadb_prepare(lua_State *L, sqlite3 *db, const char *sql,
+                           int parameters)
 {
     if (lua_gettop(L) < parameters)
         lua_settop(L, parameters); /* keep the slot off the parameters */
@@ -220,21 +218,26 @@ static sqlite3_stmt *prepare(lua_State *L, sqlite3 *db, const char *sql,
     return statement;
 }
 
-static void push_column(lua_State *L, sqlite3_stmt *statement, int column)
+void luadb_push_column(lua_State *L, sqlite3_stmt *statement, int column)
 {
-    switch (sqlite3_column_type(statement, column)) {
+    /* One sqlite3_column_* call, because each takes the connection's
+     * mutex. SQLite documents reading the unprotected value it returns
+     * with sqlite3_value_* as safe only while one thread uses the
+     * connection, as Lethe does. */
+    sqlite3_value *value = sqlite3_column_value(statement, column);
+    switch (sqlite3_value_type(value)) {
     case SQLITE_INTEGER:
-        lua_pushinteger(L, sqlite3_column_int64(statement, column));
+        lua_pushinteger(L, sqlite3_value_int64(value));
         break;
     case SQLITE_FLOAT:
-        lua_pushnumber(L, sqlite3_column_double(statement, column));
+        lua_pushnumber(L, sqlite3_value_double(value));
         break;
     case SQLITE_NULL:
         lua_pushnil(L);
         break;
     default:
-        lua_pushlstring(L, (const char *)sqlite3_column_blob(statement, column),
-                        (size_t)sqlite3_column_bytes(statement, column));
+        lua_pushlstring(L, (const char *)sqlite3_value_blob(value),
+                        (size_t)sqlite3_value_bytes(value));
     }
 }
 
@@ -245,7 +248,7 @@ static int connection_rows(lua_State *L)
     sqlite3 *db = check_db(L);
     const char *sql = luaL_checkstring(L, 2);
     lua_Integer limit = luaL_optinteger(L, 4, -1);
-    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    sqlite3_stmt *statement = luadb_prepare(L, db, sql, 3);
     int columns = sqlite3_column_count(statement);
     lua_createtable(L, 0, 0);
     lua_createtable(L, columns, 0);
@@ -259,7 +262,7 @@ static int connection_rows(lua_State *L)
            (status = sqlite3_step(statement)) == SQLITE_ROW) {
         lua_createtable(L, 0, columns);
         for (int c = 0; c < columns; c++) {
-            push_column(L, statement, c);
+            luadb_push_column(L, statement, c);
             lua_setfield(L, -2, sqlite3_column_name(statement, c));
         }
         lua_rawseti(L, -3, ++count);
@@ -269,20 +272,25 @@ static int connection_rows(lua_State *L)
     return 2;
 }
 
+void luadb_push_scalar(lua_State *L, sqlite3 *db, const char *sql,
+                       int parameters)
+{
+    sqlite3_stmt *statement = luadb_prepare(L, db, sql, parameters);
+    int status = sqlite3_step(statement);
+    if (status == SQLITE_ROW)
+        luadb_push_column(L, statement, 0);
+    else if (status == SQLITE_DONE)
+        lua_pushnil(L);
+    else
+        raise_sql_error(L, db, statement, sql);
+}
+
 /* db:scalar(sql [, params]) -> first column of the first row, or nil.
  * [-2, +1, e] */
 static int connection_scalar(lua_State *L)
 {
     sqlite3 *db = check_db(L);
-    const char *sql = luaL_checkstring(L, 2);
-    sqlite3_stmt *statement = prepare(L, db, sql, 3);
-    int status = sqlite3_step(statement);
-    if (status == SQLITE_ROW)
-        push_column(L, statement, 0);
-    else if (status == SQLITE_DONE)
-        lua_pushnil(L);
-    else
-        raise_sql_error(L, db, statement, sql);
+    luadb_push_scalar(L, db, luaL_checkstring(L, 2), 3);
     return 1;
 }
 
@@ -291,7 +299,7 @@ static int connection_exec(lua_State *L)
 {
     sqlite3 *db = check_db(L);
     const char *sql = luaL_checkstring(L, 2);
-    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    sqlite3_stmt *statement = luadb_prepare(L, db, sql, 3);
     int status;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW)
         ;
@@ -309,7 +317,7 @@ static int connection_try_exec(lua_State *L)
 {
     sqlite3 *db = check_db(L);
     const char *sql = luaL_checkstring(L, 2);
-    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    sqlite3_stmt *statement = luadb_prepare(L, db, sql, 3);
     int status;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW)
         ;
@@ -389,7 +397,7 @@ static int connection_ids(lua_State *L)
     int set_index = lua_gettop(L);
     /* Prepared first on its own, so that a bad statement fails with the
      * usual messages, even one that the wrapper would make valid. */
-    sqlite3_stmt *statement = prepare(L, db, sql, 3);
+    sqlite3_stmt *statement = luadb_prepare(L, db, sql, 3);
     sqlite3_stmt **collecting = push_statement_slot(L);
     char *err = NULL;
     int status;
@@ -497,6 +505,7 @@ static const luaL_Reg connection_methods[] = {
     {"begin_immediate", connection_begin_immediate},
     {"filename", connection_filename},
     {"ensure_lethe_tables", connection_ensure_lethe_tables},
+    {"filter", rowfilter_filter},
     {NULL, NULL},
 };
 

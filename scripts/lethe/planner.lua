@@ -55,6 +55,8 @@ function evaluate(db, selection)
     return db:ids(string.format("SELECT %s FROM %s t0",
       key_column(entity, "t0"), quote(entity.table)), {}, entity.name,
       entity.table)
+  elseif selection.kind == "where" and predicates.reads_table(selection) then
+    return predicates.select_from_table(db, selection)
   elseif selection.kind == "where" then
     return predicates.apply(db, selection, db:ids(string.format(
       "SELECT %s FROM %s t0 WHERE %s", key_column(entity, "t0"),
