@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
+import termios
 import time
 import unittest
 
@@ -71,11 +72,23 @@ class Terminal:
     def send(self, text):
         os.write(self.fd, text.encode())
 
+    def wait_for_line_editor(self, timeout=30):
+        """Wait until libedit has put the terminal in raw mode. It prints
+        the prompt first, so keys sent as soon as the prompt shows can
+        still reach the terminal's canonical mode, which takes Ctrl-D as
+        its own end-of-file mark and never passes it on."""
+        deadline = time.monotonic() + timeout
+        while termios.tcgetattr(self.fd)[3] & termios.ICANON:
+            if time.monotonic() > deadline:
+                raise AssertionError("the REPL did not start line editing")
+            time.sleep(0.01)
+
     def close(self):
         """Leave with Ctrl-D; kill the REPL if it does not end within 30
         seconds (a loaded machine running the sanitizer build can take
         several). Returns the wait status."""
         try:
+            self.wait_for_line_editor()
             self.send("\x15\x04")
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
