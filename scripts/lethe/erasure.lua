@@ -3,11 +3,13 @@
 --
 -- Before the deletes, the personal-data values of the rows about to go are
 -- kept in memory (never written anywhere). The deleting connection runs
--- with secure_delete on, so freed pages are overwritten with zeros; the
--- full-text indexes are merged so that deleted entries leave their
--- segments; after the commit the WAL is checkpointed and truncated. Then
--- the files are searched for every kept value.
+-- with secure_delete on, so freed pages are overwritten with zeros. The
+-- full-text indexes that the run's changes reach are merged, so that
+-- deleted entries leave their segments. After the commit the WAL is
+-- checkpointed and truncated. Then the files are searched for every kept
+-- value.
 
+local fts_sources = require "lethe.fts_sources"
 local native = require "lethe.native"
 local util = require "lethe.util"
 
@@ -59,15 +61,17 @@ function erasure.collect(db, plan)
   return values
 end
 
--- Merge every FTS5 index so that entries of deleted rows leave its
--- segments. Call inside the transaction, after the deletes.
-function erasure.purge_indexes(db)
-  local rows = db:rows("SELECT name FROM sqlite_schema WHERE type = 'table' "
-    .. "AND sql LIKE 'CREATE VIRTUAL TABLE%' AND lower(sql) LIKE "
-    .. "'%using fts5%' ORDER BY name")
-  for _, row in ipairs(rows) do
+-- Merge the FTS5 indexes that `changes` reach (see fts_sources.reached)
+-- so that entries of deleted or overwritten rows leave their segments.
+-- Call inside the transaction, after the changes.
+-- NOTE: 'optimize' rewrites the whole index. SQLite 3.40 (Debian 12) has
+-- no cheaper command that surely drops every deleted entry, because
+-- 'merge' works on a bounded number of pages and segments at a time. The
+-- 'secure-delete' option that removes entries at once came in 3.42.
+function erasure.purge_indexes(db, changes)
+  for _, name in ipairs(fts_sources.reached(db, changes)) do
     db:exec(string.format("INSERT INTO %s (%s) VALUES ('optimize')",
-      quote(row.name), quote(row.name)))
+      quote(name), quote(name)))
   end
 end
 

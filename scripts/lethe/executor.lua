@@ -8,6 +8,7 @@ local dates = require "lethe.dates"
 local erasure = require "lethe.erasure"
 local idset = require "lethe.idset"
 local export = require "lethe.export"
+local fts_sources = require "lethe.fts_sources"
 local keys = require "lethe.keys"
 local ledger = require "lethe.ledger"
 local json = require "lethe.json"
@@ -282,7 +283,9 @@ function executor.apply(run, confirmed, user)
     local before = table_counts(db)
     execute_effects(db, plan, run.key)
     check_counts(before, table_counts(db), plan)
-    if not run.skip_erasure then erasure.purge_indexes(db) end
+    if not run.skip_erasure then
+      erasure.purge_indexes(db, fts_sources.plan_changes(plan))
+    end
     write_audit(db, run, plan, user)
     db:script("COMMIT")
     return { plan = plan, values = values, lines = lines }
