@@ -151,6 +151,55 @@ class OpenReaderTest(lt.LetheTestCase):
         self.assert_stderr_contains(result, "Erasure NOT verified")
 
 
+# Person 31 stays. Its address is stored as the record ..."Storgatan 16",
+# "698 37"..., whose bytes contain the erased street of person 30.
+ADDRESSES_SQL = """
+INSERT INTO person (person_id, firstname, lastname, category_idx,
+                    registered)
+VALUES (31, 'Stays', 'Here', 1, '2015-01-01 00:00:00');
+INSERT INTO address (address_id, person_id, street, zipcode, city, country)
+VALUES (30, 30, 'Storgatan 166', '111 22', 'Stockholm', 'Sweden'),
+       (31, 31, 'Storgatan 16', '698 37', 'Orebro', 'Sweden');
+"""
+
+ERASED_STREET = "Storgatan 166"
+
+
+def file_count(db, text):
+    with open(db, "rb") as file:
+        return file.read().count(text.encode())
+
+
+class AdjacentColumnsTest(lt.LetheTestCase):
+    """An erased street that a live address forms with its neighbouring
+    column in the file ("Storgatan 16" followed by zip code "698 37"
+    contains "Storgatan 166") is a live copy, not a residue."""
+
+    def prepare(self):
+        folder = lt.temporary_folder(self)
+        db = templates.copy("guard", folder)
+        gh.add_canaries(db)
+        connection = lt.connect(db)
+        try:
+            connection.executescript(ADDRESSES_SQL)
+        finally:
+            connection.close()
+        policy = lt.write_file(folder, "erase.lua", POLICY)
+        digest = gh.plan_json(policy, db)["short_digest"]
+        return db, policy, digest
+
+    def test_live_neighbours_verified(self):
+        db, policy, digest = self.prepare()
+        result = gh.apply_policy(policy, db, digest)
+        self.assert_exit(result, 0)
+        self.assert_stderr_contains(result, "Erasure verified")
+        streets = lt.query(db, "SELECT street FROM address WHERE "
+                               "address_id IN (30, 31) ORDER BY address_id")
+        self.assertEqual(streets, [("Storgatan 16",)])
+        self.assertEqual(file_count(db, ERASED_STREET), 1,
+                         "the live address should be the one copy left")
+
+
 del ErasureCase
 
 if __name__ == "__main__":
