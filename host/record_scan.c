@@ -64,23 +64,22 @@ static uint64_t integer_type(int64_t value, size_t *bytes)
     return 6;
 }
 
-static uint64_t serial_type(sqlite3_stmt *statement, int column,
-                            size_t *bytes)
+static uint64_t serial_type(sqlite3_value *value, size_t *bytes)
 {
-    switch (sqlite3_column_type(statement, column)) {
+    switch (sqlite3_value_type(value)) {
     case SQLITE_NULL:
         *bytes = 0;
         return 0;
     case SQLITE_INTEGER:
-        return integer_type(sqlite3_column_int64(statement, column), bytes);
+        return integer_type(sqlite3_value_int64(value), bytes);
     case SQLITE_FLOAT:
         *bytes = 8;
         return 7;
     case SQLITE_TEXT:
-        *bytes = (size_t)sqlite3_column_bytes(statement, column);
+        *bytes = (size_t)sqlite3_value_bytes(value);
         return 2 * (uint64_t)*bytes + 13;
     default:
-        *bytes = (size_t)sqlite3_column_bytes(statement, column);
+        *bytes = (size_t)sqlite3_value_bytes(value);
         return 2 * (uint64_t)*bytes + 12;
     }
 }
@@ -94,41 +93,50 @@ static void put_big_endian(unsigned char *out, uint64_t value, size_t bytes)
 }
 
 /* Write the stored bytes of one value (bytes long, from serial_type). */
-static void put_value(unsigned char *out, sqlite3_stmt *statement,
-                      int column, size_t bytes)
+static void put_value(unsigned char *out, sqlite3_value *value, size_t bytes)
 {
-    switch (sqlite3_column_type(statement, column)) {
+    switch (sqlite3_value_type(value)) {
     case SQLITE_INTEGER:
-        put_big_endian(out, (uint64_t)sqlite3_column_int64(statement, column),
-                       bytes);
+        put_big_endian(out, (uint64_t)sqlite3_value_int64(value), bytes);
         break;
     case SQLITE_FLOAT: {
-        double number = sqlite3_column_double(statement, column);
+        double number = sqlite3_value_double(value);
         uint64_t bits;
         memcpy(&bits, &number, sizeof bits);
         put_big_endian(out, bits, 8);
         break;
     }
     case SQLITE_TEXT:
-        memcpy(out, sqlite3_column_text(statement, column), bytes);
+        memcpy(out, sqlite3_value_text(value), bytes);
         break;
     default:
         if (bytes > 0)
-            memcpy(out, sqlite3_column_blob(statement, column), bytes);
+            memcpy(out, sqlite3_value_blob(value), bytes);
     }
 }
 
+/* Each sqlite3_column_* call takes the connection's mutex, so a row's
+ * values are fetched once and read through the sqlite3_value API. The
+ * caller holds the connection's mutex, which makes these values
+ * protected in the sense of the SQLite documentation. */
 unsigned char *record_build(sqlite3_stmt *statement, unsigned char *buffer,
                             size_t *size, size_t *capacity)
 {
+    enum { MAX_COLUMNS = 2000 }; /* SQLite's default SQLITE_MAX_COLUMN */
+    sqlite3_value *values[MAX_COLUMNS];
+    uint64_t types[MAX_COLUMNS];
+    size_t lengths[MAX_COLUMNS];
     int columns = sqlite3_column_count(statement);
+    if (columns > MAX_COLUMNS)
+        columns = MAX_COLUMNS;
     size_t types_length = 0, body_length = 0;
     for (int c = 0; c < columns; c++) {
-        size_t bytes;
-        types_length += varint_length(serial_type(statement, c, &bytes));
-        body_length += bytes;
+        values[c] = sqlite3_column_value(statement, c);
+        types[c] = serial_type(values[c], &lengths[c]);
+        types_length += varint_length(types[c]);
+        body_length += lengths[c];
     }
-    /* The header's size counts the varint that holds it. */
+    /* The header size includes the varint that stores it. */
     size_t header_length = types_length + 1;
     while (varint_length(header_length) != header_length - types_length)
         header_length = types_length + varint_length(header_length);
@@ -141,10 +149,9 @@ unsigned char *record_build(sqlite3_stmt *statement, unsigned char *buffer,
     unsigned char *body = header + header_length;
     header += put_varint(header, header_length);
     for (int c = 0; c < columns; c++) {
-        size_t bytes;
-        header += put_varint(header, serial_type(statement, c, &bytes));
-        put_value(body, statement, c, bytes);
-        body += bytes;
+        header += put_varint(header, types[c]);
+        put_value(body, values[c], lengths[c]);
+        body += lengths[c];
     }
     *size = needed;
     return buffer;
@@ -171,6 +178,8 @@ static int scan_query(sqlite3 *db, const char *sql,
         return util_fail(err, "%s (in %s)", sqlite3_errmsg(db), sql);
     long rows = 0;
     int status;
+    sqlite3_mutex *mutex = sqlite3_db_mutex(db); /* NULL unless serialized */
+    sqlite3_mutex_enter(mutex);
     while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
         size_t size = 0;
         *buffer = record_build(statement, *buffer, &size, capacity);
@@ -181,6 +190,7 @@ static int scan_query(sqlite3 *db, const char *sql,
     int failed = status != SQLITE_ROW && status != SQLITE_DONE;
     if (failed)
         util_fail(err, "%s (in %s)", sqlite3_errmsg(db), sql);
+    sqlite3_mutex_leave(mutex);
     sqlite3_finalize(statement);
     *done = all_found(needles, needle_count);
     return failed ? -1 : 0;

@@ -13,9 +13,9 @@
 
 /* Run each of the `sql_count` queries in `sqls` and search every row for
  * the needles of `index`. A row is searched as the SQLite record that its
- * columns make (record header, then each value's stored bytes in column
- * order), so a needle that spans two adjacent columns of a live row is
- * found, as it is in the file. Adds to each needle's count; stops early
+ * columns make: the record header, then each value's stored bytes in
+ * column order. So a needle that spans two adjacent columns of a live row
+ * is found, as it is in the file. Adds to each needle's count; stops early
  * once every needle has a count above zero. Returns 0, or -1 with *err
  * set (free it) when a query fails. */
 int record_scan(sqlite3 *db, const char *const *sqls, size_t sql_count,
@@ -23,7 +23,9 @@ int record_scan(sqlite3 *db, const char *const *sqls, size_t sql_count,
                 size_t needle_count, char **err);
 
 /* Append the record of the current row of `statement` to buffer[0, *size)
- * and return the buffer (reallocated as needed, capacity in *capacity). */
+ * and return the buffer (reallocated as needed, capacity in *capacity).
+ * The caller holds the mutex of the statement's connection. Columns past
+ * the 2000th are left out. */
 unsigned char *record_build(sqlite3_stmt *statement, unsigned char *buffer,
                             size_t *size, size_t *capacity);
 

@@ -153,6 +153,41 @@ static void test_missing_file(void)
     check_buffer("no needles", "abc", 3, needles, 0, __LINE__);
 }
 
+/* Needles that share long starts (a letter template) and a needle of
+ * 3000 bytes, longer than several levels of the index and the blocks. */
+static void test_shared_starts(void)
+{
+    enum { COUNT = 200 };
+    static char storage[COUNT][80];
+    static char text[20000];
+    static char long_needle[3000];
+    struct scan_needle needles[COUNT + 1];
+    size_t size = 0;
+    for (int i = 0; i < COUNT; i++) {
+        int length = snprintf(storage[i], sizeof storage[i],
+                              "Dear customer, thank you for order %d%s", i,
+                              i % 3 ? " of May" : "");
+        needles[i].bytes = storage[i];
+        needles[i].length = (size_t)length;
+        if (i % 7 == 0)
+            size += (size_t)snprintf(text + size, sizeof text - size,
+                                     "..%s of June..", storage[i]);
+    }
+    for (size_t i = 0; i < sizeof long_needle; i++)
+        long_needle[i] = (char)('a' + i % 23);
+    memcpy(text + size, long_needle, sizeof long_needle);
+    size += sizeof long_needle;
+    needles[COUNT].bytes = long_needle;
+    needles[COUNT].length = sizeof long_needle;
+    check_buffer("shared starts", text, size, needles, COUNT + 1, __LINE__);
+    check_count("order 7 of May", needles[7].count, 1, __LINE__);
+    check_count("order 0 alone", needles[0].count, 1, __LINE__);
+    check_count("long needle", needles[COUNT].count, 1, __LINE__);
+    const size_t blocks[] = {100, 4096};
+    check_file("shared starts file", text, size, needles, COUNT + 1, blocks,
+               sizeof blocks / sizeof blocks[0], __LINE__);
+}
+
 /* Random buffers over a small alphabet, so that needles taken from the
  * buffer and random needles both match often; needle lengths up to 40
  * are longer than the smallest blocks. */
@@ -195,6 +230,7 @@ int main(void)
     test_binary();
     test_limit();
     test_missing_file();
+    test_shared_starts();
     test_random();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
