@@ -124,10 +124,12 @@ local function foreign_key_changes(keys, parent, change, add)
   end
 end
 
--- The names of the FTS5 indexes that `changes` reach, sorted. Each change
--- is { table, operation = "delete" | "update" | "insert", columns = list
--- or nil when not known }.
-function fts_sources.reached(db, changes)
+-- Follow `changes` through triggers and foreign-key actions. Returns the
+-- set of FTS5 index names that they reach and the set of the lower-case
+-- names of the tables that they can change. Each change is { table,
+-- operation = "delete" | "update" | "insert", columns = list or nil when
+-- not known }.
+local function follow(db, changes)
   local indexes = fts_tables(db)
   local triggers = triggers_by_table(db)
   local tables = {}
@@ -180,7 +182,24 @@ function fts_sources.reached(db, changes)
     end
     foreign_key_changes(keys, item.table, item.change, add)
   end
+  local changed = {}
+  for key in pairs(seen) do changed[key:match("^([^\0]*)")] = true end
+  return reached, changed
+end
+
+-- The names of the FTS5 indexes that `changes` (as for follow) reach,
+-- sorted.
+function fts_sources.reached(db, changes)
+  local reached = follow(db, changes)
   return util.sorted_keys(reached)
+end
+
+-- The set of the lower-case names of the tables that `changes` (as for
+-- follow) can change: their own tables and those that triggers and
+-- foreign-key actions change in turn.
+function fts_sources.tables_reached(db, changes)
+  local _, changed = follow(db, changes)
+  return changed
 end
 
 -- The table changes of `plan` for fts_sources.reached.

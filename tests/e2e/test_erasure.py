@@ -22,14 +22,7 @@ def tearDownModule():
     templates.close()
 
 
-POLICY = """\
-policy { name = "erase the canaries", model = "crm" }
-local person = entity "person"
-rule "delete person 30" {
-  select = person:where { { "lastname", "=", "zqlast9921" } },
-  action = delete(),
-}
-"""
+POLICY = gh.CANARY_POLICY
 
 
 def hits(db):
@@ -177,16 +170,7 @@ class AdjacentColumnsTest(lt.LetheTestCase):
 
     def prepare(self):
         folder = lt.temporary_folder(self)
-        db = templates.copy("guard", folder)
-        gh.add_canaries(db)
-        connection = lt.connect(db)
-        try:
-            connection.executescript(ADDRESSES_SQL)
-        finally:
-            connection.close()
-        policy = lt.write_file(folder, "erase.lua", POLICY)
-        digest = gh.plan_json(policy, db)["short_digest"]
-        return db, policy, digest
+        return gh.prepare_canary_run(templates, folder, ADDRESSES_SQL)
 
     def test_live_neighbours_verified(self):
         db, policy, digest = self.prepare()

@@ -67,5 +67,25 @@ check({ { table = "memo", operation = "delete" },
         { table = "person", operation = "delete" } }, "memo_fts,note_fts",
   "two changes")
 
+local function check_tables(changes, expected, what)
+  local names = {}
+  for name in pairs(fts_sources.tables_reached(db, changes)) do
+    names[#names + 1] = name
+  end
+  table.sort(names)
+  local actual = table.concat(names, ",")
+  if actual ~= expected then
+    error(string.format("%s: expected tables {%s}, got {%s}", what, expected,
+      actual), 2)
+  end
+end
+
+check_tables({ { table = "person", operation = "update",
+  columns = { "flag" } } }, "person", "update no trigger watches")
+check_tables({ { table = "person", operation = "delete" } }, "note,person",
+  "delete that cascades")
+check_tables({ { table = "Person", operation = "update",
+  columns = { "name" } } }, "log,person", "trigger that writes a table")
+
 db:close()
 os.remove(path)
