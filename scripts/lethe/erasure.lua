@@ -121,21 +121,35 @@ local function index_query(db, index)
     quote(index.tbl_name), where and sql:sub(where) or "")
 end
 
+-- The largest rowid of table `t` (0 for a WITHOUT ROWID table or an
+-- empty one): a cheap estimate of its size.
+local function largest_rowid(db, t)
+  if t.sql:lower():find("%)%s*without%s+rowid%s*$") then return 0 end
+  return db:scalar("SELECT max(_rowid_) FROM " .. quote(t.name)) or 0
+end
+
 -- Queries that return the records stored in the tables and indexes of
 -- the database (not SQLite's own, not virtual tables but their shadow
--- tables), for native.scan_records.
+-- tables), for native.scan_records. Small tables come first, so that a
+-- search that finds every value early skips the largest tables.
 local function record_queries(db)
-  local queries, tables = {}, {}
-  for _, t in ipairs(db:rows("SELECT name, sql FROM sqlite_schema WHERE "
-      .. "type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' AND sql "
-      .. "NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name")) do
-    tables[t.name] = true
+  local queries, tables = {}, db:rows("SELECT name, sql FROM sqlite_schema "
+    .. "WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' AND "
+    .. "sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name")
+  for _, t in ipairs(tables) do t.size = largest_rowid(db, t) end
+  table.sort(tables, function(a, b)
+    if a.size ~= b.size then return a.size < b.size end
+    return a.name < b.name
+  end)
+  local known = {}
+  for _, t in ipairs(tables) do
+    known[t.name] = true
     queries[#queries + 1] = string.format("SELECT %s FROM %s",
       record_columns(db, t.name, t.sql), quote(t.name))
   end
   for _, index in ipairs(db:rows("SELECT name, tbl_name, sql FROM "
       .. "sqlite_schema WHERE type = 'index' ORDER BY name")) do
-    if tables[index.tbl_name] then
+    if known[index.tbl_name] then
       queries[#queries + 1] = index_query(db, index)
     end
   end
