@@ -9,6 +9,8 @@
 
 #include "embedded.h"
 #include "idset.h"
+#include "luadb.h"
+#include "record_scan.h"
 #include "scan.h"
 #include "sha256.h"
 #include "sqlfunctions.h"
@@ -325,22 +327,32 @@ static int native_stderr(lua_State *L)
     return 0;
 }
 
+/* Fill a new userdata array of needles from the non-empty strings of the
+ * table at `arg`; the strings stay alive in that table. [-0, +1, v] */
+static struct scan_needle *check_needles(lua_State *L, int arg, size_t *count)
+{
+    luaL_checktype(L, arg, LUA_TTABLE);
+    *count = (size_t)luaL_len(L, arg);
+    struct scan_needle *needles =
+        lua_newuserdatauv(L, (*count ? *count : 1) * sizeof *needles, 0);
+    for (size_t i = 0; i < *count; i++) {
+        lua_geti(L, arg, (lua_Integer)i + 1);
+        needles[i].bytes = luaL_checklstring(L, -1, &needles[i].length);
+        luaL_argcheck(L, needles[i].length > 0, arg, "empty value");
+        needles[i].count = 0;
+        lua_pop(L, 1);
+    }
+    return needles;
+}
+
 /* native.scan_file(path, values) -> counts | nil, message. counts[i] is
  * the number of occurrences of the non-empty string values[i] in the
  * file; a missing file gives zeros. [-2, +1|2, m] */
 static int native_scan_file(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    size_t count = (size_t)luaL_len(L, 2);
-    struct scan_needle *needles =
-        lua_newuserdatauv(L, (count ? count : 1) * sizeof *needles, 0);
-    for (size_t i = 0; i < count; i++) {
-        lua_geti(L, 2, (lua_Integer)i + 1);
-        needles[i].bytes = luaL_checklstring(L, -1, &needles[i].length);
-        luaL_argcheck(L, needles[i].length > 0, 2, "empty value");
-        lua_pop(L, 1); /* the string stays alive in the table */
-    }
+    size_t count;
+    struct scan_needle *needles = check_needles(L, 2, &count);
     char *err = NULL;
     if (scan_file(path, needles, count, &err) != 0) {
         lua_pushnil(L);
@@ -351,6 +363,43 @@ static int native_scan_file(lua_State *L)
     lua_createtable(L, (int)count, 0);
     for (size_t i = 0; i < count; i++) {
         lua_pushinteger(L, needles[i].count);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+/* native.scan_records(db, queries, values) -> found | nil, message.
+ * found[i] is true when a row of one of the SQL queries contains the
+ * non-empty string values[i] in its record form (see record_scan.h).
+ * [-3, +1|2, v] */
+static int native_scan_records(lua_State *L)
+{
+    sqlite3 *db = luadb_check(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    size_t sql_count = (size_t)luaL_len(L, 2);
+    const char **sqls =
+        lua_newuserdatauv(L, (sql_count ? sql_count : 1) * sizeof *sqls, 0);
+    for (size_t i = 0; i < sql_count; i++) {
+        lua_geti(L, 2, (lua_Integer)i + 1);
+        sqls[i] = luaL_checkstring(L, -1);
+        lua_pop(L, 1); /* the string stays alive in the table */
+    }
+    size_t count;
+    struct scan_needle *needles = check_needles(L, 3, &count);
+    /* No Lua call may raise between here and scan_index_free. */
+    struct scan_index *index = scan_index_new(needles, count);
+    char *err = NULL;
+    int status = record_scan(db, sqls, sql_count, index, needles, count, &err);
+    scan_index_free(index);
+    if (status != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        free(err);
+        return 2;
+    }
+    lua_createtable(L, (int)count, 0);
+    for (size_t i = 0; i < count; i++) {
+        lua_pushboolean(L, needles[i].count > 0);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     return 1;
@@ -370,6 +419,7 @@ static const luaL_Reg host_functions[] = {
     {"time", native_time},
     {"stderr", native_stderr},
     {"scan_file", native_scan_file},
+    {"scan_records", native_scan_records},
     {"make_directories", native_make_directories},
     {"absolute_path", native_absolute_path},
     {"catch_interrupts", native_catch_interrupts},

@@ -211,13 +211,28 @@ local function run_batch(db, state, effect, values, skip_erasure)
   return #chunk
 end
 
--- Finish the run: merge the full-text indexes, write the audit rows and
--- mark it done, in one transaction; then append the ledger lines.
-local function finish(run, state, ledger_path)
+-- The table changes of the stored `effects`, for erasure.purge_indexes.
+-- The updated columns are not stored, so an update counts as changing
+-- every column.
+local function stored_changes(effects)
+  local changes = {}
+  for i, effect in ipairs(effects) do
+    changes[i] = { table = effect.table_name, operation =
+      effect.operation == "clear" and "update" or effect.operation }
+  end
+  return changes
+end
+
+-- Finish the run: merge the full-text indexes that `effects` reach, write
+-- the audit rows and mark it done, in one transaction; then append the
+-- ledger lines.
+local function finish(run, state, ledger_path, effects)
   local db = run.db
   db:begin_immediate(executor.lock_wait_ms)
   local ok, message = pcall(function()
-    if not run.skip_erasure then erasure.purge_indexes(db) end
+    if not run.skip_erasure then
+      erasure.purge_indexes(db, stored_changes(effects))
+    end
     for _, row in ipairs(json.decode(state.audit)) do
       rights.audit(db, row)
     end
@@ -260,7 +275,7 @@ function batches.process(run, state)
   if native.isatty(2) then native.stderr("\n") end
   if not ok then error(result, 0) end
   if result == "stopped" then return "stopped", nil end
-  finish(run, state, run.ledger_path)
+  finish(run, state, run.ledger_path, effects)
   if run.skip_erasure then return "done", nil end
   return "done", erasure.finish(db, values, run.vacuum)
 end

@@ -3,11 +3,13 @@
 --
 -- Before the deletes, the personal-data values of the rows about to go are
 -- kept in memory (never written anywhere). The deleting connection runs
--- with secure_delete on, so freed pages are overwritten with zeros; the
--- full-text indexes are merged so that deleted entries leave their
--- segments; after the commit the WAL is checkpointed and truncated. Then
--- the files are searched for every kept value.
+-- with secure_delete on, so freed pages are overwritten with zeros. The
+-- full-text indexes that the run's changes reach are merged, so that
+-- deleted entries leave their segments. After the commit the WAL is
+-- checkpointed and truncated. Then the files are searched for every kept
+-- value.
 
+local fts_sources = require "lethe.fts_sources"
 local native = require "lethe.native"
 local util = require "lethe.util"
 
@@ -59,65 +61,114 @@ function erasure.collect(db, plan)
   return values
 end
 
--- Merge every FTS5 index so that entries of deleted rows leave its
--- segments. Call inside the transaction, after the deletes.
-function erasure.purge_indexes(db)
-  local rows = db:rows("SELECT name FROM sqlite_schema WHERE type = 'table' "
-    .. "AND sql LIKE 'CREATE VIRTUAL TABLE%' AND lower(sql) LIKE "
-    .. "'%using fts5%' ORDER BY name")
-  for _, row in ipairs(rows) do
+-- Merge the FTS5 indexes that `changes` reach (see fts_sources.reached)
+-- so that entries of deleted or overwritten rows leave their segments.
+-- Call inside the transaction, after the changes.
+-- NOTE: 'optimize' rewrites the whole index. SQLite 3.40 (Debian 12) has
+-- no cheaper command that surely drops every deleted entry, because
+-- 'merge' works on a bounded number of pages and segments at a time. The
+-- 'secure-delete' option that removes entries at once came in 3.42.
+function erasure.purge_indexes(db, changes)
+  for _, name in ipairs(fts_sources.reached(db, changes)) do
     db:exec(string.format("INSERT INTO %s (%s) VALUES ('optimize')",
-      quote(row.name), quote(row.name)))
+      quote(name), quote(name)))
   end
 end
 
-local function text_columns(db)
-  local columns = {}
-  local tables = db:rows("SELECT name FROM sqlite_schema WHERE type = "
-    .. "'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' AND sql NOT LIKE "
-    .. "'CREATE VIRTUAL TABLE%'")
-  for _, t in ipairs(tables) do
-    for _, column in ipairs(db:rows("SELECT name FROM pragma_table_info(?1)",
-        { t.name })) do
-      columns[#columns + 1] = { table = t.name, column = column.name }
+-- The stored columns of table `name` as a select list in the order of
+-- its records: a rowid alias is stored as NULL, a WITHOUT ROWID table
+-- stores its key columns first, virtual generated columns are not stored.
+-- NOTE: stored generated columns are kept in declaration order here,
+-- which may differ from their place in the record.
+local function record_columns(db, name, sql)
+  local columns, keys = {}, {}
+  for _, column in ipairs(db:rows("SELECT name, type, pk, hidden FROM "
+      .. "pragma_table_xinfo(?1) ORDER BY cid", { name })) do
+    if column.hidden ~= 1 and column.hidden ~= 2 then
+      columns[#columns + 1] = column
+      if column.pk > 0 then keys[#keys + 1] = column end
     end
   end
-  return columns
+  local without_rowid = sql:lower():find("%)%s*without%s+rowid%s*$")
+  local list = {}
+  if without_rowid then
+    table.sort(keys, function(a, b) return a.pk < b.pk end)
+    for _, column in ipairs(keys) do list[#list + 1] = quote(column.name) end
+  end
+  for _, column in ipairs(columns) do
+    if not (without_rowid and column.pk > 0) then
+      local alias = not without_rowid and #keys == 1 and column.pk == 1
+        and column.type:upper() == "INTEGER"
+      list[#list + 1] = alias and "NULL" or quote(column.name)
+    end
+  end
+  return table.concat(list, ", ")
 end
 
--- Of `values` found in the files, return those that live rows still hold
--- (whole or inside longer text): copies of data that stays, not residues.
--- Equal values are found with one join per column; only the rest is
--- searched inside text.
+-- The query for the records of index `index`: its columns in order, then
+-- the rowid or the table's key. A partial index keeps its WHERE clause.
+-- Returns nil for an index on an expression, which is not searched.
+local function index_query(db, index)
+  local list = {}
+  for _, column in ipairs(db:rows("SELECT cid, name FROM "
+      .. "pragma_index_xinfo(?1) ORDER BY seqno", { index.name })) do
+    if column.cid == -2 then return nil end
+    list[#list + 1] = column.cid == -1 and "_rowid_" or quote(column.name)
+  end
+  local sql = index.sql or ""
+  local where = sql:lower():find("%f[%w_]where%f[^%w_]")
+  return string.format("SELECT %s FROM %s %s", table.concat(list, ", "),
+    quote(index.tbl_name), where and sql:sub(where) or "")
+end
+
+-- The largest rowid of table `t` (0 for a WITHOUT ROWID table or an
+-- empty one): a cheap estimate of its size.
+local function largest_rowid(db, t)
+  if t.sql:lower():find("%)%s*without%s+rowid%s*$") then return 0 end
+  return db:scalar("SELECT max(_rowid_) FROM " .. quote(t.name)) or 0
+end
+
+-- Queries that return the records stored in the tables and indexes of
+-- the database (not SQLite's own, not virtual tables but their shadow
+-- tables), for native.scan_records. Small tables come first, so that a
+-- search that finds every value early skips the largest tables.
+local function record_queries(db)
+  local queries, tables = {}, db:rows("SELECT name, sql FROM sqlite_schema "
+    .. "WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' AND "
+    .. "sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name")
+  for _, t in ipairs(tables) do t.size = largest_rowid(db, t) end
+  table.sort(tables, function(a, b)
+    if a.size ~= b.size then return a.size < b.size end
+    return a.name < b.name
+  end)
+  local known = {}
+  for _, t in ipairs(tables) do
+    known[t.name] = true
+    queries[#queries + 1] = string.format("SELECT %s FROM %s",
+      record_columns(db, t.name, t.sql), quote(t.name))
+  end
+  for _, index in ipairs(db:rows("SELECT name, tbl_name, sql FROM "
+      .. "sqlite_schema WHERE type = 'index' ORDER BY name")) do
+    if known[index.tbl_name] then
+      queries[#queries + 1] = index_query(db, index)
+    end
+  end
+  return queries
+end
+
+-- Of `values` found in the files, return those that live rows still
+-- contain (whole, inside longer text, or across adjacent columns of one
+-- record): copies of data that stays, not residues. One pass over the
+-- records of every table and index finds them all, and stops once every
+-- value is found.
 local function still_live(db, values)
   local live = {}
   if #values == 0 then return live end
-  db:script("CREATE TEMP TABLE IF NOT EXISTS lethe_erased (value TEXT)")
-  db:script("DELETE FROM lethe_erased")
-  for _, value in ipairs(values) do
-    db:exec("INSERT INTO lethe_erased (value) VALUES (?1)", { value })
+  local found, message = native.scan_records(db, record_queries(db), values)
+  if not found then error(message, 0) end
+  for i, value in ipairs(values) do
+    if found[i] then live[value] = true end
   end
-  local columns = text_columns(db)
-  for _, item in ipairs(columns) do
-    for _, row in ipairs(db:rows(string.format("SELECT DISTINCT e.value AS "
-        .. "value FROM lethe_erased e JOIN %s t ON CAST(t.%s AS TEXT) = "
-        .. "e.value", quote(item.table), quote(item.column)))) do
-      live[row.value] = true
-    end
-  end
-  for _, value in ipairs(values) do
-    if not live[value] then
-      for _, item in ipairs(columns) do
-        if db:scalar(string.format("SELECT 1 FROM %s WHERE instr(CAST(%s AS "
-            .. "TEXT), ?1) > 0 LIMIT 1", quote(item.table),
-            quote(item.column)), { value }) then
-          live[value] = true
-          break
-        end
-      end
-    end
-  end
-  db:script("DROP TABLE lethe_erased")
   return live
 end
 

@@ -1,20 +1,24 @@
 -- The executor: applies a plan inside one transaction. It plans again
 -- after taking the write lock, and stops unless the new plan has the
--- digest that the user confirmed; it checks every statement's row count
--- against the plan and every table's row count before and after, and
--- rolls everything back on any difference.
+-- digest that the user confirmed. It checks every statement's row count
+-- against the plan. It also compares, before and after, the row count of
+-- every table that the plan's changes can reach through triggers and
+-- foreign-key actions. It rolls everything back on any difference.
 
 local dates = require "lethe.dates"
 local erasure = require "lethe.erasure"
 local idset = require "lethe.idset"
 local export = require "lethe.export"
+local fts_sources = require "lethe.fts_sources"
 local keys = require "lethe.keys"
 local ledger = require "lethe.ledger"
 local json = require "lethe.json"
 local native = require "lethe.native"
 local planner = require "lethe.planner"
+local plugins = require "lethe.plugins"
 local report = require "lethe.report"
 local rights = require "lethe.rights"
+local sandbox = require "lethe.sandbox"
 local util = require "lethe.util"
 
 local executor = {}
@@ -43,8 +47,9 @@ local function effect_sql(effect, key)
 end
 
 -- Row counts of the database's own tables (not SQLite's, not Lethe's, not
--- the shadow tables of virtual tables such as full-text indexes).
-local function table_counts(db)
+-- the shadow tables of virtual tables such as full-text indexes) whose
+-- lower-case names are in the set `reached`. Other tables cannot change.
+local function table_counts(db, reached)
   local rows = db:rows([[
     SELECT name FROM sqlite_schema s
     WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!'
@@ -57,7 +62,10 @@ local function table_counts(db)
     ORDER BY name]])
   local counts = {}
   for _, row in ipairs(rows) do
-    counts[row.name] = db:scalar("SELECT count(*) FROM " .. quote(row.name))
+    if reached[row.name:lower()] then
+      counts[row.name] = db:scalar("SELECT count(*) FROM "
+        .. quote(row.name))
+    end
   end
   return counts
 end
@@ -242,10 +250,37 @@ end
 -- How long apply waits for another writer before it gives up.
 executor.lock_wait_ms = 8000
 
--- Plan again inside the write transaction and check that the plan is the
--- one confirmed, that `user` may apply it and that it breaks no cap.
-function executor.plan_locked(run, confirmed, user)
-  local plan = planner.plan(run, run.policy)
+-- The database's version for this connection (PRAGMA data_version
+-- changes when another connection commits, total_changes() when this
+-- connection changes rows) and the number of script calls so far. Take
+-- it before planning.
+function executor.snapshot(db)
+  return { version = db:scalar("PRAGMA data_version"),
+           changes = db:scalar("SELECT total_changes()"),
+           calls = sandbox.calls }
+end
+
+-- Would planning again return run.confirmed_plan, the plan with digest
+-- `confirmed`? Only when nothing changed the database since run.snapshot
+-- was taken before that plan was made, and no script or plugin code ran
+-- since, because a guard or predicate written in Lua may answer
+-- differently when asked again. Call under the write lock, before
+-- writing anything.
+function executor.unmoved(run, confirmed)
+  local plan, before = run.confirmed_plan, run.snapshot
+  if not plan or plan.digest ~= confirmed or not before then return false end
+  if next(plugins.active(run.policy)) ~= nil then return false end
+  local now = executor.snapshot(run.db)
+  return now.version == before.version and now.changes == before.changes
+    and now.calls == before.calls
+end
+
+-- Check, inside the write transaction, that the plan is the one confirmed,
+-- that `user` may apply it and that it breaks no cap. When `unmoved` (see
+-- executor.unmoved), planning again would return the confirmed plan, so
+-- that plan is used. Otherwise the policy is planned again.
+function executor.plan_locked(run, confirmed, user, unmoved)
+  local plan = unmoved and run.confirmed_plan or planner.plan(run, run.policy)
   if plan.digest ~= confirmed then
     util.fail("the database changed since the plan was shown (plan digest "
       .. "now %s); nothing was changed. Review the new plan and confirm "
@@ -271,18 +306,21 @@ function executor.apply(run, confirmed, user)
   db:script(run.skip_erasure and "PRAGMA secure_delete = OFF"
     or "PRAGMA secure_delete = ON")
   db:begin_immediate(executor.lock_wait_ms)
+  local unmoved = executor.unmoved(run, confirmed)
   db:ensure_lethe_tables()
   local ok, result = pcall(function()
-    local plan = executor.plan_locked(run, confirmed, user)
+    local plan = executor.plan_locked(run, confirmed, user, unmoved)
     local values = run.skip_erasure and {} or erasure.collect(db, plan)
     local lines = run.ledger_path and ledger.lines(db, plan, run.key) or {}
     if run.export_path then
       run.exported = export.write(db, plan, run.export_path)
     end
-    local before = table_counts(db)
+    local changes = fts_sources.plan_changes(plan)
+    local reached = fts_sources.tables_reached(db, changes)
+    local before = table_counts(db, reached)
     execute_effects(db, plan, run.key)
-    check_counts(before, table_counts(db), plan)
-    if not run.skip_erasure then erasure.purge_indexes(db) end
+    check_counts(before, table_counts(db, reached), plan)
+    if not run.skip_erasure then erasure.purge_indexes(db, changes) end
     write_audit(db, run, plan, user)
     db:script("COMMIT")
     return { plan = plan, values = values, lines = lines }

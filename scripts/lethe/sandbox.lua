@@ -74,10 +74,15 @@ local function call_and_describe(script, f, ...)
   return describe_failure(script, pcall(f, ...))
 end
 
+-- Number of sandbox.call calls so far: a caller compares two readings to
+-- tell whether script code ran in between.
+sandbox.calls = 0
+
 -- Call the script function f(...) under the limits; `script` names the
 -- script in limit messages. Returns f's results; raises f's error as text,
 -- or the message of the limit that was reached.
 function sandbox.call(script, f, ...)
+  sandbox.calls = sandbox.calls + 1
   return limits.call(script, call_and_describe, script, f, ...)
 end
 

@@ -153,6 +153,16 @@ CANARIES = {
 
 FILLER = "lorem ipsum dolor sit amet " * 120
 
+# A policy that deletes person 30 of CANARY_SQL and its rows.
+CANARY_POLICY = """\
+policy { name = "erase the canaries", model = "crm" }
+local person = entity "person"
+rule "delete person 30" {
+  select = person:where { { "lastname", "=", "zqlast9921" } },
+  action = delete(),
+}
+"""
+
 CANARY_SQL = f"""
 INSERT INTO person (person_id, firstname, lastname, category_idx, registered)
 VALUES (30, '{CANARIES["firstname"]}', '{CANARIES["lastname"]}', 1,
@@ -178,6 +188,21 @@ def add_canaries(path):
         connection.executescript(CANARY_SQL)
     finally:
         connection.close()
+
+
+def prepare_canary_run(templates, folder, extra_sql=""):
+    """Copy the guard fixture into `folder`, add the canaries and run
+    `extra_sql` on it, write CANARY_POLICY and plan it. Returns the
+    database, the policy path and the plan's short digest."""
+    db = templates.copy("guard", folder)
+    add_canaries(db)
+    connection = lt.connect(db)
+    try:
+        connection.executescript(extra_sql)
+    finally:
+        connection.close()
+    policy = lt.write_file(folder, "erase.lua", CANARY_POLICY)
+    return db, policy, plan_json(policy, db)["short_digest"]
 
 
 def make_guard_fixture(path):

@@ -22,14 +22,7 @@ def tearDownModule():
     templates.close()
 
 
-POLICY = """\
-policy { name = "erase the canaries", model = "crm" }
-local person = entity "person"
-rule "delete person 30" {
-  select = person:where { { "lastname", "=", "zqlast9921" } },
-  action = delete(),
-}
-"""
+POLICY = gh.CANARY_POLICY
 
 
 def hits(db):
@@ -149,6 +142,46 @@ class OpenReaderTest(lt.LetheTestCase):
             reader.close()
         self.assert_exit(result, 1)
         self.assert_stderr_contains(result, "Erasure NOT verified")
+
+
+# Person 31 stays. Its address is stored as the record ..."Storgatan 16",
+# "698 37"..., whose bytes contain the erased street of person 30.
+ADDRESSES_SQL = """
+INSERT INTO person (person_id, firstname, lastname, category_idx,
+                    registered)
+VALUES (31, 'Stays', 'Here', 1, '2015-01-01 00:00:00');
+INSERT INTO address (address_id, person_id, street, zipcode, city, country)
+VALUES (30, 30, 'Storgatan 166', '111 22', 'Stockholm', 'Sweden'),
+       (31, 31, 'Storgatan 16', '698 37', 'Orebro', 'Sweden');
+"""
+
+ERASED_STREET = "Storgatan 166"
+
+
+def file_count(db, text):
+    with open(db, "rb") as file:
+        return file.read().count(text.encode())
+
+
+class AdjacentColumnsTest(lt.LetheTestCase):
+    """An erased street that a live address forms with its neighbouring
+    column in the file ("Storgatan 16" followed by zip code "698 37"
+    contains "Storgatan 166") is a live copy, not a residue."""
+
+    def prepare(self):
+        folder = lt.temporary_folder(self)
+        return gh.prepare_canary_run(templates, folder, ADDRESSES_SQL)
+
+    def test_live_neighbours_verified(self):
+        db, policy, digest = self.prepare()
+        result = gh.apply_policy(policy, db, digest)
+        self.assert_exit(result, 0)
+        self.assert_stderr_contains(result, "Erasure verified")
+        streets = lt.query(db, "SELECT street FROM address WHERE "
+                               "address_id IN (30, 31) ORDER BY address_id")
+        self.assertEqual(streets, [("Storgatan 16",)])
+        self.assertEqual(file_count(db, ERASED_STREET), 1,
+                         "the live address should be the one copy left")
 
 
 del ErasureCase

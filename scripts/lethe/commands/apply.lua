@@ -166,6 +166,7 @@ local function prepare_saved_run(options)
     and args.integer("apply", "samples", options.samples, 0) or 5
   local run = session.new_run(db, db_path, loaded, saved.now, samples,
     policy_text)
+  run.snapshot = executor.snapshot(db)
   local current = planner.plan(run, loaded)
   local differences, still = planfile.compare(db, saved, current)
   local restrict = {}
@@ -192,6 +193,7 @@ local function prepare_policy_run(options, positional)
   local run = session.prepare_run("apply", options, positional)
   restrict_to_rule(run, options)
   plugins.before("before_plan", run, { command = "apply" })
+  run.snapshot = executor.snapshot(run.db)
   local plan = planner.plan(run, run.policy)
   run.hooks_failed = not plugins.after("after_plan", run,
     { command = "apply", plan = plan })
@@ -247,6 +249,7 @@ function command.carry_out(run, plan, options, user)
     and args.integer("apply", "batch-size",
       options["batch-size"], 1)
   confirm(plan, options)
+  run.confirmed_plan = plan
   plugins.before_apply(run, plan, "apply")
   run.skip_erasure = options["skip-erasure-steps"]
   run.model = run.policy.model
