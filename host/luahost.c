@@ -8,9 +8,9 @@
 #include "luahost.h"
 
 #include "embedded.h"
+#include "erasure_scan.h"
 #include "idset.h"
 #include "luadb.h"
-#include "record_scan.h"
 #include "scan.h"
 #include "sha256.h"
 #include "sqlfunctions.h"
@@ -345,63 +345,73 @@ static struct scan_needle *check_needles(lua_State *L, int arg, size_t *count)
     return needles;
 }
 
-/* native.scan_file(path, values) -> counts | nil, message. counts[i] is
- * the number of occurrences of the non-empty string values[i] in the
- * file; a missing file gives zeros. [-2, +1|2, m] */
-static int native_scan_file(lua_State *L)
+/* Fill a new userdata array with the strings of the table at `arg`;
+ * they stay alive in that table. [-0, +1, v] */
+static const char **check_strings(lua_State *L, int arg, size_t *count)
 {
-    const char *path = luaL_checkstring(L, 1);
-    size_t count;
-    struct scan_needle *needles = check_needles(L, 2, &count);
-    char *err = NULL;
-    if (scan_file(path, needles, count, &err) != 0) {
-        lua_pushnil(L);
-        lua_pushstring(L, err);
-        free(err);
-        return 2;
+    luaL_checktype(L, arg, LUA_TTABLE);
+    *count = (size_t)luaL_len(L, arg);
+    const char **strings =
+        lua_newuserdatauv(L, (*count ? *count : 1) * sizeof *strings, 0);
+    for (size_t i = 0; i < *count; i++) {
+        lua_geti(L, arg, (lua_Integer)i + 1);
+        strings[i] = luaL_checkstring(L, -1);
+        lua_pop(L, 1);
     }
-    lua_createtable(L, (int)count, 0);
-    for (size_t i = 0; i < count; i++) {
-        lua_pushinteger(L, needles[i].count);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    return 1;
+    return strings;
 }
 
-/* native.scan_records(db, queries, values) -> found | nil, message.
- * found[i] is true when a row of one of the SQL queries contains the
- * non-empty string values[i] in its record form (see record_scan.h).
- * [-3, +1|2, v] */
-static int native_scan_records(lua_State *L)
+/* Push the results of erasure_scan: { counts = { per file: counts[i] },
+ * live = { booleans } }. [-0, +1, m] */
+static void push_erasure_scan(lua_State *L, size_t file_count, size_t count,
+                              const long *file_counts,
+                              const unsigned char *live)
+{
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, (int)file_count, 0);
+    for (size_t f = 0; f < file_count; f++) {
+        lua_createtable(L, (int)count, 0);
+        for (size_t i = 0; i < count; i++) {
+            lua_pushinteger(L, file_counts[f * count + i]);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        lua_rawseti(L, -2, (lua_Integer)f + 1);
+    }
+    lua_setfield(L, -2, "counts");
+    lua_createtable(L, (int)count, 0);
+    for (size_t i = 0; i < count; i++) {
+        lua_pushboolean(L, live[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "live");
+}
+
+/* native.erasure_scan(db, files, queries, values) -> result | nil,
+ * message. result.counts[f][i] is the number of occurrences of the
+ * non-empty string values[i] in files[f] (a missing file gives zeros);
+ * result.live[i] is true when the files contain values[i] and a row of
+ * one of the SQL queries contains it in its record form (see
+ * erasure_scan.h). [-4, +1|2, v] */
+static int native_erasure_scan(lua_State *L)
 {
     sqlite3 *db = luadb_check(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    size_t sql_count = (size_t)luaL_len(L, 2);
-    const char **sqls =
-        lua_newuserdatauv(L, (sql_count ? sql_count : 1) * sizeof *sqls, 0);
-    for (size_t i = 0; i < sql_count; i++) {
-        lua_geti(L, 2, (lua_Integer)i + 1);
-        sqls[i] = luaL_checkstring(L, -1);
-        lua_pop(L, 1); /* the string stays alive in the table */
-    }
-    size_t count;
-    struct scan_needle *needles = check_needles(L, 3, &count);
-    /* No Lua call may raise between here and scan_index_free. */
-    struct scan_index *index = scan_index_new(needles, count);
+    size_t file_count, sql_count, count;
+    const char **files = check_strings(L, 2, &file_count);
+    const char **sqls = check_strings(L, 3, &sql_count);
+    struct scan_needle *needles = check_needles(L, 4, &count);
+    size_t cells = (file_count ? file_count : 1) * (count ? count : 1);
+    long *file_counts = lua_newuserdatauv(L, cells * sizeof *file_counts, 0);
+    unsigned char *live = lua_newuserdatauv(L, count ? count : 1, 0);
     char *err = NULL;
-    int status = record_scan(db, sqls, sql_count, index, needles, count, &err);
-    scan_index_free(index);
-    if (status != 0) {
+    /* No Lua call may raise until erasure_scan returns. */
+    if (erasure_scan(db, files, file_count, sqls, sql_count, needles, count,
+                     file_counts, live, &err) != 0) {
         lua_pushnil(L);
         lua_pushstring(L, err);
         free(err);
         return 2;
     }
-    lua_createtable(L, (int)count, 0);
-    for (size_t i = 0; i < count; i++) {
-        lua_pushboolean(L, needles[i].count > 0);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
+    push_erasure_scan(L, file_count, count, file_counts, live);
     return 1;
 }
 
@@ -418,8 +428,7 @@ static const luaL_Reg host_functions[] = {
     {"read_line", native_read_line},
     {"time", native_time},
     {"stderr", native_stderr},
-    {"scan_file", native_scan_file},
-    {"scan_records", native_scan_records},
+    {"erasure_scan", native_erasure_scan},
     {"make_directories", native_make_directories},
     {"absolute_path", native_absolute_path},
     {"catch_interrupts", native_catch_interrupts},

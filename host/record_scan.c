@@ -157,19 +157,78 @@ unsigned char *record_build(sqlite3_stmt *statement, unsigned char *buffer,
     return buffer;
 }
 
-static int all_found(const struct scan_needle *needles, size_t count)
+/* The needles still to be found, indexed. Needles found in rows are
+ * dropped from the index from time to time, so that the many rows that
+ * contain them (a first name that many persons share) stop costing
+ * lookups in the index. */
+struct pending {
+    struct scan_needle *all; /* the caller's needles */
+    size_t all_count;
+    struct scan_needle *needles; /* copies of unfound needles of `all` */
+    size_t *origin;              /* needles[j] is a copy of all[origin[j]] */
+    size_t count;
+    struct scan_index *index;
+    const struct record_scan_hook *hook;
+};
+
+static void pending_free(struct pending *pending)
 {
-    for (size_t i = 0; i < count; i++)
-        if (needles[i].count == 0)
-            return 0;
-    return 1;
+    scan_index_free(pending->index);
+    free(pending->needles);
+    free(pending->origin);
+    pending->index = NULL;
+    pending->needles = NULL;
+    pending->origin = NULL;
+}
+
+/* Index the needles of `all` whose count is zero. */
+static void pending_build(struct pending *pending)
+{
+    pending_free(pending);
+    size_t size = pending->all_count ? pending->all_count : 1;
+    pending->needles = util_malloc(size * sizeof *pending->needles);
+    pending->origin = util_malloc(size * sizeof *pending->origin);
+    pending->count = 0;
+    for (size_t i = 0; i < pending->all_count; i++) {
+        if (pending->all[i].count != 0)
+            continue;
+        pending->needles[pending->count] = pending->all[i];
+        pending->origin[pending->count++] = i;
+    }
+    pending->index = scan_index_new(pending->needles, pending->count);
+}
+
+/* Add the counts of the indexed copies to the caller's needles. */
+static void pending_sync(struct pending *pending)
+{
+    for (size_t j = 0; j < pending->count; j++) {
+        pending->all[pending->origin[j]].count += pending->needles[j].count;
+        pending->needles[j].count = 0;
+    }
+}
+
+/* Run the hook (if any) and return whether every needle is found.
+ * Rebuilds the index when at most half of its needles are unfound. */
+static int all_found(struct pending *pending)
+{
+    pending_sync(pending);
+    if (pending->hook)
+        pending->hook->before_check(pending->hook->context, pending->all,
+                                    pending->all_count);
+    size_t unfound = 0;
+    for (size_t j = 0; j < pending->count; j++)
+        if (pending->all[pending->origin[j]].count == 0)
+            unfound++;
+    if (unfound == 0)
+        return 1;
+    if (unfound * 2 <= pending->count)
+        pending_build(pending);
+    return 0;
 }
 
 /* Search the rows of one query; *done is set once every needle is found.
  * Returns 0 or -1 with *err set. */
-static int scan_query(sqlite3 *db, const char *sql,
-                      const struct scan_index *index,
-                      struct scan_needle *needles, size_t needle_count,
+static int scan_query(sqlite3 *db, const char *sql, struct pending *pending,
                       unsigned char **buffer, size_t *capacity, int *done,
                       char **err)
 {
@@ -183,8 +242,8 @@ static int scan_query(sqlite3 *db, const char *sql,
     while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
         size_t size = 0;
         *buffer = record_build(statement, *buffer, &size, capacity);
-        scan_index_count(index, (const char *)*buffer, size, size);
-        if (++rows % CHECK_EVERY == 0 && all_found(needles, needle_count))
+        scan_index_count(pending->index, (const char *)*buffer, size, size);
+        if (++rows % CHECK_EVERY == 0 && all_found(pending))
             break;
     }
     int failed = status != SQLITE_ROW && status != SQLITE_DONE;
@@ -192,20 +251,25 @@ static int scan_query(sqlite3 *db, const char *sql,
         util_fail(err, "%s (in %s)", sqlite3_errmsg(db), sql);
     sqlite3_mutex_leave(mutex);
     sqlite3_finalize(statement);
-    *done = all_found(needles, needle_count);
+    *done = all_found(pending);
     return failed ? -1 : 0;
 }
 
 int record_scan(sqlite3 *db, const char *const *sqls, size_t sql_count,
-                const struct scan_index *index, struct scan_needle *needles,
-                size_t needle_count, char **err)
+                struct scan_needle *needles, size_t needle_count,
+                const struct record_scan_hook *hook, char **err)
 {
+    struct pending pending = {
+        .all = needles, .all_count = needle_count, .hook = hook};
+    pending_build(&pending);
     unsigned char *buffer = NULL;
     size_t capacity = 0;
-    int done = all_found(needles, needle_count), status = 0;
+    int done = all_found(&pending), status = 0;
     for (size_t i = 0; i < sql_count && !done && status == 0; i++)
-        status = scan_query(db, sqls[i], index, needles, needle_count,
-                            &buffer, &capacity, &done, err);
+        status = scan_query(db, sqls[i], &pending, &buffer, &capacity, &done,
+                            err);
+    pending_sync(&pending);
+    pending_free(&pending);
     free(buffer);
     return status;
 }

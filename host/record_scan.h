@@ -11,16 +11,28 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
+/* A callback that record_scan runs before each check whether every
+ * needle is found (every few thousand rows and between queries). It may
+ * raise the counts of needles that need not be searched any more, so that
+ * the search stops sooner. */
+struct record_scan_hook {
+    void (*before_check)(void *context, struct scan_needle *needles,
+                         size_t count);
+    void *context;
+};
+
 /* Run each of the `sql_count` queries in `sqls` and search every row for
- * the needles of `index`. A row is searched as the SQLite record that its
- * columns make: the record header, then each value's stored bytes in
- * column order. So a needle that spans two adjacent columns of a live row
- * is found, as it is in the file. Adds to each needle's count; stops early
- * once every needle has a count above zero. Returns 0, or -1 with *err
+ * the needles. A row is searched as the SQLite record that its columns
+ * make: the record header, then each value's stored bytes in column
+ * order. So a needle that spans two adjacent columns of a live row is
+ * found, as it is in the file. Raises the count of each needle that a row
+ * contains above zero. The count is not the number of occurrences,
+ * because found needles leave the search. Stops early once every needle
+ * has a count above zero. `hook` may be NULL. Returns 0, or -1 with *err
  * set (free it) when a query fails. */
 int record_scan(sqlite3 *db, const char *const *sqls, size_t sql_count,
-                const struct scan_index *index, struct scan_needle *needles,
-                size_t needle_count, char **err);
+                struct scan_needle *needles, size_t needle_count,
+                const struct record_scan_hook *hook, char **err);
 
 /* Append the record of the current row of `statement` to buffer[0, *size)
  * and return the buffer (reallocated as needed, capacity in *capacity).

@@ -27,13 +27,15 @@ struct entry {
 };
 
 /* Needles are indexed by a prefix whose length is a "level": the
- * shortest needle's length (at most 8), each length up to 8, then
- * lengths about 1.25 times apart. A needle is stored under the longest
- * level that fits it, and its prefixes at the shorter levels are marked
- * as leading to longer needles. A search at a position hashes the text level by level and
- * stops at the first prefix that no needle has, so needles that share a
- * long common start (street names, letter templates) are distinguished by
- * the hash and not by comparing each of them. A bitmap of the first
+ * shortest needle's length (at most 8), then 8, then lengths about 1.25
+ * times apart. Each level costs a table lookup at every position where
+ * the text matches a needle's start that far, so the levels are few. A
+ * needle is stored under the longest level that fits it, and its
+ * prefixes at the shorter levels are marked as leading to longer
+ * needles. A search at a position hashes the text level by level and
+ * stops at the first prefix that no needle has. So needles that share a
+ * long common start (street names, letter templates) are distinguished
+ * by the hash and not by comparing each of them. A bitmap of the first
  * level's prefixes lets most positions go after one lookup. */
 struct scan_index {
     struct scan_needle *needles;
@@ -152,7 +154,7 @@ static void set_levels(struct scan_index *index, size_t shortest)
         index->levels[index->level_count++] = level;
         if (level >= index->longest)
             break;
-        level += level < MAX_PREFIX ? 1 : level / 4;
+        level = level < MAX_PREFIX ? MAX_PREFIX : level + level / 4;
     }
 }
 

@@ -130,7 +130,7 @@ end
 
 -- Queries that return the records stored in the tables and indexes of
 -- the database (not SQLite's own, not virtual tables but their shadow
--- tables), for native.scan_records. Small tables come first, so that a
+-- tables), for native.erasure_scan. Small tables come first, so that a
 -- search that finds every value early skips the largest tables.
 local function record_queries(db)
   local queries, tables = {}, db:rows("SELECT name, sql FROM sqlite_schema "
@@ -154,22 +154,6 @@ local function record_queries(db)
     end
   end
   return queries
-end
-
--- Of `values` found in the files, return those that live rows still
--- contain (whole, inside longer text, or across adjacent columns of one
--- record): copies of data that stays, not residues. One pass over the
--- records of every table and index finds them all, and stops once every
--- value is found.
-local function still_live(db, values)
-  local live = {}
-  if #values == 0 then return live end
-  local found, message = native.scan_records(db, record_queries(db), values)
-  if not found then error(message, 0) end
-  for i, value in ipairs(values) do
-    if found[i] then live[value] = true end
-  end
-  return live
 end
 
 -- After the commit: checkpoint and truncate the WAL, optionally VACUUM,
@@ -198,27 +182,21 @@ function erasure.finish(db, values, vacuum)
     end
   end
   result.values = #searched
-  local counts_per_file = {}
-  local found_values, found_seen = {}, {}
-  for _, file in ipairs { path, path .. "-wal", path .. "-journal" } do
-    result.files[#result.files + 1] = file
-    if #searched > 0 then
-      local counts, message = native.scan_file(file, searched)
-      if not counts then error(message, 0) end
-      counts_per_file[file] = counts
-      for i, count in ipairs(counts) do
-        if count > 0 and not found_seen[searched[i]] then
-          found_seen[searched[i]] = true
-          found_values[#found_values + 1] = searched[i]
-        end
-      end
-    end
+  result.files = { path, path .. "-wal", path .. "-journal" }
+  -- Copies that live rows still contain (whole, inside longer text, or
+  -- across adjacent columns of one record) are copies of data that
+  -- stays, not residues.
+  local scan = { counts = {}, live = {} }
+  if #searched > 0 then
+    local message
+    scan, message = native.erasure_scan(db, result.files, record_queries(db),
+      searched)
+    if not scan then error(message, 0) end
   end
-  local live = still_live(db, found_values)
-  for _, file in ipairs(result.files) do
+  for f, file in ipairs(result.files) do
     local found = 0
-    for i, count in ipairs(counts_per_file[file] or {}) do
-      if count > 0 and not live[searched[i]] then found = found + count end
+    for i, count in ipairs(scan.counts[f] or {}) do
+      if not scan.live[i] then found = found + count end
     end
     if found > 0 then
       result.verified = false

@@ -131,6 +131,30 @@ static void test_binary(void)
                sizeof blocks / sizeof blocks[0], __LINE__);
 }
 
+/* Needles of every length from the shortest to past 8 that start alike,
+ * so that the first level's needles and longer ones share prefixes. */
+static void test_lengths_below_eight(void)
+{
+    const char text[] = "Jesper Lund, Jesper Lunde, Jespersen, Jesp";
+    struct scan_needle needles[] = {
+        needle("Jespe"),        needle("Jesper"),
+        needle("Jesper "),      needle("Jesper L"),
+        needle("Jesper Lu"),    needle("Jesper Lund"),
+        needle("Jesper Lunde"), needle("Jespersen"),
+        needle("Jesperse"),     needle("Jesp"),
+    };
+    size_t count = sizeof needles / sizeof needles[0];
+    check_buffer("lengths below eight", text, sizeof text - 1, needles,
+                 count, __LINE__);
+    check_count("shortest of a shared start", needles[0].count, 3,
+                __LINE__);
+    check_count("length 8 of a shared start", needles[3].count, 2,
+                __LINE__);
+    const size_t blocks[] = {1, 3, 7, 9, 4096};
+    check_file("lengths below eight file", text, sizeof text - 1, needles,
+               count, blocks, sizeof blocks / sizeof blocks[0], __LINE__);
+}
+
 static void test_limit(void)
 {
     const char text[] = "abcabcabc";
@@ -228,6 +252,7 @@ int main(void)
 {
     test_hand_made();
     test_binary();
+    test_lengths_below_eight();
     test_limit();
     test_missing_file();
     test_shared_starts();

@@ -1,0 +1,139 @@
+/*
+ * erasure_scan.c: the files and the live rows searched at the same time
+ * (see erasure_scan.h).
+ */
+#include "erasure_scan.h"
+
+#include "record_scan.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The file search, owned by the calling thread and filled in by the
+ * second one. The second thread writes only `needles`, `file_counts`,
+ * `status`, `err` and finally `finished` (a release store). The calling
+ * thread reads them only after it loads `finished` as 1 (an acquire
+ * load) or after joining the thread. */
+struct file_search {
+    const char *const *files;
+    size_t file_count;
+    struct scan_needle *needles; /* a copy of the values, own counts */
+    size_t count;
+    long *file_counts;
+    int status;
+    char *err;
+    atomic_int finished;
+    int applied; /* the calling thread has used the result */
+};
+
+static struct scan_needle *copy_needles(const struct scan_needle *values,
+                                        size_t count)
+{
+    struct scan_needle *needles =
+        util_malloc((count ? count : 1) * sizeof *needles);
+    for (size_t i = 0; i < count; i++) {
+        needles[i] = values[i];
+        needles[i].count = 0;
+    }
+    return needles;
+}
+
+static void *search_files(void *argument)
+{
+    struct file_search *search = argument;
+    for (size_t f = 0; f < search->file_count; f++) {
+        search->status = scan_file(search->files[f], search->needles,
+                                   search->count, &search->err);
+        if (search->status != 0)
+            break;
+        for (size_t i = 0; i < search->count; i++)
+            search->file_counts[f * search->count + i] =
+                search->needles[i].count;
+    }
+    atomic_store_explicit(&search->finished, 1, memory_order_release);
+    return NULL;
+}
+
+static int in_files(const struct file_search *search, size_t i)
+{
+    for (size_t f = 0; f < search->file_count; f++)
+        if (search->file_counts[f * search->count + i] > 0)
+            return 1;
+    return 0;
+}
+
+/* record_scan's hook: once the files are searched, the values that they
+ * do not contain need no live row, so they are marked found and the row
+ * search can stop as soon as the others are found. A failed file search
+ * marks every value, because its error ends the check anyway. */
+static void skip_absent(void *context, struct scan_needle *needles,
+                        size_t count)
+{
+    struct file_search *search = context;
+    if (search->applied ||
+        !atomic_load_explicit(&search->finished, memory_order_acquire))
+        return;
+    search->applied = 1;
+    for (size_t i = 0; i < count; i++)
+        if (needles[i].count == 0 &&
+            (search->status != 0 || !in_files(search, i)))
+            needles[i].count = 1;
+}
+
+/* Search the rows for `values` on the calling thread; live[i] is set
+ * from the row counts, and is meaningful only where the files contain
+ * values[i]. */
+static int search_rows(sqlite3 *db, const char *const *sqls,
+                       size_t sql_count, const struct scan_needle *values,
+                       size_t count, struct file_search *search,
+                       unsigned char *live, char **err)
+{
+    struct scan_needle *needles = copy_needles(values, count);
+    struct record_scan_hook hook = {skip_absent, search};
+    int status =
+        record_scan(db, sqls, sql_count, needles, count, &hook, err);
+    for (size_t i = 0; i < count; i++)
+        live[i] = needles[i].count > 0;
+    free(needles);
+    return status;
+}
+
+int erasure_scan(sqlite3 *db, const char *const *files, size_t file_count,
+                 const char *const *sqls, size_t sql_count,
+                 const struct scan_needle *values, size_t count,
+                 long *file_counts, unsigned char *live, char **err)
+{
+    struct file_search search = {
+        .files = files,
+        .file_count = file_count,
+        .needles = copy_needles(values, count),
+        .count = count,
+        .file_counts = file_counts,
+    };
+    memset(file_counts, 0, file_count * count * sizeof *file_counts);
+    atomic_init(&search.finished, 0);
+    pthread_t thread;
+    int threaded = pthread_create(&thread, NULL, search_files, &search) == 0;
+    if (!threaded)
+        search_files(&search);
+    char *rows_err = NULL;
+    int rows_status = search_rows(db, sqls, sql_count, values, count,
+                                  &search, live, &rows_err);
+    if (threaded)
+        pthread_join(thread, NULL);
+    for (size_t i = 0; i < count; i++)
+        live[i] = live[i] && in_files(&search, i);
+    free(search.needles);
+    int status = 0;
+    if (search.status != 0) {
+        status = util_fail(err, "%s", search.err);
+    } else if (rows_status != 0) {
+        status = util_fail(err, "%s", rows_err);
+    }
+    free(search.err);
+    free(rows_err);
+    return status;
+}
