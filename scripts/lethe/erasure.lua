@@ -156,6 +156,38 @@ local function record_queries(db)
   return queries
 end
 
+-- SQLite stores a record longer than a page's local payload in parts on
+-- overflow pages, so a copy left in the file need not be contiguous.
+-- Values longer than this are also searched as consecutive pieces of half
+-- its length, so a split copy is found when one page holds 63 or more
+-- consecutive bytes of it.
+-- NOTE: a copy split so that no page holds 63 bytes of it (a short value
+-- across the end of a page, inside a longer record) is not found.
+erasure.piece_threshold = 64
+
+-- Return three things: the needles to search for `values` (each distinct
+-- value, then the pieces of the long ones), the owner of each needle (the
+-- index of its value), and the number of distinct values.
+local function needles(values)
+  local list, owners, seen, distinct = {}, {}, {}, 0
+  local piece = erasure.piece_threshold // 2
+  for _, value in ipairs(values) do
+    if not seen[value] then
+      seen[value] = true
+      distinct = distinct + 1
+      list[#list + 1] = value
+      owners[#list] = distinct
+      if #value > erasure.piece_threshold then
+        for at = 1, #value - piece + 1, piece do
+          list[#list + 1] = value:sub(at, at + piece - 1)
+          owners[#list] = distinct
+        end
+      end
+    end
+  end
+  return list, owners, distinct
+end
+
 -- After the commit: checkpoint and truncate the WAL, optionally VACUUM,
 -- then search the database files for the erased values. Returns a report
 -- { files = {...}, values = n, residues = { { file, count } }, verified }.
@@ -174,14 +206,8 @@ function erasure.finish(db, values, vacuum)
     result.verified = false
     result.failure = tostring(message)
   end
-  local searched, seen = {}, {}
-  for _, value in ipairs(values) do
-    if not seen[value] then
-      seen[value] = true
-      searched[#searched + 1] = value
-    end
-  end
-  result.values = #searched
+  local searched, owners, distinct = needles(values)
+  result.values = distinct
   result.files = { path, path .. "-wal", path .. "-journal" }
   -- Copies that live rows still contain (whole, inside longer text, or
   -- across adjacent columns of one record) are copies of data that
@@ -194,10 +220,16 @@ function erasure.finish(db, values, vacuum)
     if not scan then error(message, 0) end
   end
   for f, file in ipairs(result.files) do
-    local found = 0
+    -- A value counts the most copies that any of its needles found.
+    local copies = {}
     for i, count in ipairs(scan.counts[f] or {}) do
-      if not scan.live[i] then found = found + count end
+      local owner = owners[i]
+      if not scan.live[i] and count > (copies[owner] or 0) then
+        copies[owner] = count
+      end
     end
+    local found = 0
+    for _, count in pairs(copies) do found = found + count end
     if found > 0 then
       result.verified = false
       result.residues[#result.residues + 1] = { file = file, count = found }

@@ -9,7 +9,9 @@ can find what it looks for.
 """
 
 import os
+import random
 import sqlite3
+import string
 import unittest
 
 import guard_helpers as gh
@@ -140,6 +142,56 @@ class OpenReaderTest(lt.LetheTestCase):
             result = gh.apply_policy(policy, db, digest)
         finally:
             reader.close()
+        self.assert_exit(result, 1)
+        self.assert_stderr_contains(result, "Erasure NOT verified")
+
+
+# Person 32's only searchable value is a first name far longer than a
+# page, which SQLite splits across overflow pages.
+LONG_NAME = "".join(random.Random(32).choices(string.ascii_lowercase,
+                                              k=20000))
+LONG_VALUE_SQL = f"""
+INSERT INTO person (person_id, firstname, lastname, category_idx,
+                    registered)
+VALUES (32, '{LONG_NAME}', 'Lx', 1, '2015-01-01 00:00:00');
+"""
+LONG_VALUE_POLICY = """\
+policy { name = "erase a long value", model = "crm" }
+local person = entity "person"
+rule "delete person 32" {
+  select = person:where { { "lastname", "=", "Lx" } },
+  action = delete(),
+}
+"""
+
+
+class LongValueReaderTest(lt.LetheTestCase):
+    """A long value left in the file by an open reader is split across
+    pages, so no whole copy exists; lethe must still find its pieces."""
+
+    def test_split_copy_found(self):
+        folder = lt.temporary_folder(self)
+        db = templates.copy("guard", folder)
+        lt.query(db, "PRAGMA journal_mode = WAL")
+        connection = lt.connect(db)
+        try:
+            connection.executescript(LONG_VALUE_SQL)
+        finally:
+            connection.close()
+        policy = lt.write_file(folder, "erase.lua", LONG_VALUE_POLICY)
+        digest = gh.plan_json(policy, db)["short_digest"]
+        reader = sqlite3.connect(db, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM person").fetchall()
+            result = gh.apply_policy(policy, db, digest)
+            # Closing the reader lets SQLite checkpoint the zeroed pages.
+            whole = file_count(db, LONG_NAME)
+            piece = file_count(db, LONG_NAME[8000:8100])
+        finally:
+            reader.close()
+        self.assertEqual(whole, 0, "the fixture needs the value split")
+        self.assertEqual(piece, 1, "the fixture needs a piece in the file")
         self.assert_exit(result, 1)
         self.assert_stderr_contains(result, "Erasure NOT verified")
 
