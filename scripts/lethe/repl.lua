@@ -74,7 +74,7 @@ end
 
 local function cell_text(value)
   if value == nil then return "" end
-  return tostring(value)
+  return util.printable(tostring(value))
 end
 
 -- Print a set: its entity, count, memory and its first rows.

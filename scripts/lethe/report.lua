@@ -58,7 +58,8 @@ end
 
 local function sample_text(sample)
   if sample.label ~= "" then
-    return string.format("#%s %s", tostring(sample.id), sample.label)
+    return string.format("#%s %s", tostring(sample.id),
+      util.printable(sample.label))
   end
   return "#" .. tostring(sample.id)
 end

@@ -56,6 +56,18 @@ function util.suggestion(name, candidates)
   return ""
 end
 
+-- Return `text` with control characters escaped: C0 and DEL as \xNN, C1
+-- as \u{NN}. Text from a database then cannot move the cursor, retitle
+-- or clear a terminal when it is printed, nor break a table's alignment.
+function util.printable(text)
+  text = text:gsub("[\0-\31\127]", function(c)
+    return string.format("\\x%02x", c:byte())
+  end)
+  return (text:gsub("\194([\128-\159])", function(c)
+    return string.format("\\u{%x}", c:byte())
+  end))
+end
+
 -- Raise an error whose message carries no position: the caller adds the
 -- script line where the mistake was made.
 function util.fail(format, ...)

@@ -217,6 +217,19 @@ class ReplPipe(unittest.TestCase):
                               input=script, capture_output=True, text=True,
                               timeout=60)
 
+    def test_control_characters_escaped(self):
+        connection = sqlite3.connect(self.database)
+        connection.execute("UPDATE person SET firstname = 'B' || char(27) "
+                           "|| ']0;title' || char(7) WHERE person_id = 2")
+        connection.commit()
+        connection.close()
+        result = self.run_script(
+            'return person:where { { "lastname", "=", "Smit" } }\n')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("B\\x1b]0;title\\x07", result.stdout)
+        self.assertNotIn("\x1b", result.stdout)
+        self.assertNotIn("\x07", result.stdout)
+
     def test_script_from_stdin(self):
         result = self.run_script(
             '#person:where { { "category", "=", "Prospect" } }\n'

@@ -1,5 +1,5 @@
 -- Helpers in lethe.util: base64 against RFC 4648's test vectors, closest
--- name suggestions and identifier quoting.
+-- name suggestions, identifier quoting and escaping text for a terminal.
 
 local util = require "lethe.util"
 
@@ -32,3 +32,13 @@ check(util.closest("regstered", { "registered", "updated", "name" }),
   "registered", "closest name")
 check(util.closest("xyz", { "registered", "updated" }), nil, "nothing close")
 check(util.quote('Order "Details"'), '"Order ""Details"""', "quoting")
+
+-- printable: C0 controls, DEL and C1 controls are escaped; other text,
+-- UTF-8 included, stays as it is.
+check(util.printable("Evil\27]0;title\7\27[2J"),
+  "Evil\\x1b]0;title\\x07\\x1b[2J", "escape sequences")
+check(util.printable("a\0b\tc\nd\127"), "a\\x00b\\x09c\\x0ad\\x7f",
+  "NUL, tab, newline and DEL")
+check(util.printable("\194\155x"), "\\u{9b}x", "C1 control")
+check(util.printable("café Ünïcode ß €"), "café Ünïcode ß €", "UTF-8")
+check(util.printable(""), "", "empty text")
