@@ -123,6 +123,20 @@ class WalSkippedStepsTest(SkippedStepsTest):
     journal_mode = "wal"
 
 
+def apply_with_open_reader(policy, db, digest, inspect=lambda: None):
+    """Apply `policy` while another connection keeps a WAL snapshot open.
+    Returns the result and what `inspect()` returns, called before the
+    reader closes, because closing it lets SQLite checkpoint the zeroed
+    pages over the old ones."""
+    reader = sqlite3.connect(db, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM person").fetchall()
+        return gh.apply_policy(policy, db, digest), inspect()
+    finally:
+        reader.close()
+
+
 class OpenReaderTest(lt.LetheTestCase):
     """A reader that keeps a WAL snapshot open stops the checkpoint, so
     the old pages stay in the file: lethe must say that the erasure is not
@@ -135,13 +149,7 @@ class OpenReaderTest(lt.LetheTestCase):
         lt.query(db, "PRAGMA journal_mode = WAL")
         policy = lt.write_file(folder, "erase.lua", POLICY)
         digest = gh.plan_json(policy, db)["short_digest"]
-        reader = sqlite3.connect(db, isolation_level=None)
-        try:
-            reader.execute("BEGIN")
-            reader.execute("SELECT count(*) FROM person").fetchall()
-            result = gh.apply_policy(policy, db, digest)
-        finally:
-            reader.close()
+        result, _ = apply_with_open_reader(policy, db, digest)
         self.assert_exit(result, 1)
         self.assert_stderr_contains(result, "Erasure NOT verified")
 
@@ -180,16 +188,9 @@ class LongValueReaderTest(lt.LetheTestCase):
             connection.close()
         policy = lt.write_file(folder, "erase.lua", LONG_VALUE_POLICY)
         digest = gh.plan_json(policy, db)["short_digest"]
-        reader = sqlite3.connect(db, isolation_level=None)
-        try:
-            reader.execute("BEGIN")
-            reader.execute("SELECT count(*) FROM person").fetchall()
-            result = gh.apply_policy(policy, db, digest)
-            # Closing the reader lets SQLite checkpoint the zeroed pages.
-            whole = file_count(db, LONG_NAME)
-            piece = file_count(db, LONG_NAME[8000:8100])
-        finally:
-            reader.close()
+        result, (whole, piece) = apply_with_open_reader(
+            policy, db, digest, lambda: (file_count(db, LONG_NAME),
+                                         file_count(db, LONG_NAME[8000:8100])))
         self.assertEqual(whole, 0, "the fixture needs the value split")
         self.assertEqual(piece, 1, "the fixture needs a piece in the file")
         self.assert_exit(result, 1)
