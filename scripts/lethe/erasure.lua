@@ -158,19 +158,21 @@ end
 
 -- SQLite stores a record longer than a page's local payload in parts on
 -- overflow pages, so a copy left in the file need not be contiguous.
--- Values longer than this are also searched as consecutive pieces of half
--- its length, so a split copy is found when one page holds 63 or more
--- consecutive bytes of it.
--- NOTE: a copy split so that no page holds 63 bytes of it (a short value
--- across the end of a page, inside a longer record) is not found.
-erasure.piece_threshold = 64
+-- Values longer than this are also searched as consecutive 32-byte
+-- pieces, so a split copy is found when one page holds 63 or more
+-- consecutive bytes of it. Shorter values are searched whole only: pieces
+-- of every value made the check several times slower on templated text.
+-- NOTE: a copy of a value of this length or less that SQLite split across
+-- pages (inside a record longer than a page) is not found.
+erasure.piece_threshold = 512
+erasure.piece_length = 32
 
 -- Return three things: the needles to search for `values` (each distinct
 -- value, then the pieces of the long ones), the owner of each needle (the
 -- index of its value), and the number of distinct values.
 local function needles(values)
   local list, owners, seen, distinct = {}, {}, {}, 0
-  local piece = erasure.piece_threshold // 2
+  local piece = erasure.piece_length
   for _, value in ipairs(values) do
     if not seen[value] then
       seen[value] = true
