@@ -159,7 +159,7 @@ end
 -- SQLite stores a record longer than a page's local payload in parts on
 -- overflow pages, so a copy left in the file need not be contiguous.
 -- Values longer than this are also searched as consecutive 32-byte
--- pieces, so a split copy is found when one page holds 63 or more
+-- pieces, so a split copy is found when one page contains 63 or more
 -- consecutive bytes of it. Shorter values are searched whole only: pieces
 -- of every value made the check several times slower on templated text.
 -- NOTE: a copy of a value of this length or less that SQLite split across

@@ -263,8 +263,8 @@ end
 -- Would planning again return run.confirmed_plan, the plan with digest
 -- `confirmed`? Only when nothing changed the database since run.snapshot
 -- was taken before that plan was made, and no script or plugin code ran
--- since, because a guard or predicate written in Lua may answer
--- differently when asked again. Call under the write lock, before
+-- since, because a guard or predicate written in Lua may return a
+-- different result when called again. Call under the write lock, before
 -- writing anything.
 function executor.unmoved(run, confirmed)
   local plan, before = run.confirmed_plan, run.snapshot

@@ -174,8 +174,8 @@ rule "delete person 32" {
 
 
 class LongValueReaderTest(lt.LetheTestCase):
-    """A long value left in the file by an open reader is split across
-    pages, so no whole copy exists; lethe must still find its pieces."""
+    """A long value that an open reader keeps in the file is split across
+    pages, so no whole copy exists. Lethe must still find its pieces."""
 
     def test_split_copy_found(self):
         folder = lt.temporary_folder(self)

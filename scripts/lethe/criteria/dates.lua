@@ -74,7 +74,7 @@ end
 -- after the date two days before A's UTC day. A row at or before instant
 -- B has a text before the date two days after B's UTC day. Values that
 -- are not text (numbers, blobs) fail the exact test whatever the text
--- bound says. Text order is date order only for the years 0000 to 9999,
+-- bound gives. Text order is date order only for the years 0000 to 9999,
 -- so a bound outside them is left out.
 local FIRST_TEXT_DAY = dates.instant(0, 1, 1)
 local LAST_TEXT_DAY = dates.instant(9999, 12, 31)
