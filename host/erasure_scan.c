@@ -1,16 +1,24 @@
 /*
- * erasure_scan.c: the files and the live rows searched at the same time
- * (see erasure_scan.h).
+ * erasure_scan.c: the erasure check's search (see erasure_scan.h): the
+ * database file read page by page, or else the files and the live rows
+ * searched at the same time.
  */
 #include "erasure_scan.h"
 
+#include "page_scan.h"
 #include "record_scan.h"
 #include "util.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Threads of the page search at most. */
+#define MAX_THREADS 8
 
 /* The file search, owned by the calling thread and filled in by the
  * second one. The second thread writes only `needles`, `file_counts`,
@@ -101,31 +109,38 @@ static int search_rows(sqlite3 *db, const char *const *sqls,
     return status;
 }
 
-int erasure_scan(sqlite3 *db, const char *const *files, size_t file_count,
-                 const char *const *sqls, size_t sql_count,
-                 const struct scan_needle *values, size_t count,
-                 long *file_counts, unsigned char *live, char **err)
+/* Search the files and the rows at once; a copy counts as a residue when
+ * no live row contains its value. */
+static int scan_rows_and_files(sqlite3 *db, const char *const *files,
+                               size_t file_count, const char *const *sqls,
+                               size_t sql_count,
+                               const struct scan_needle *values, size_t count,
+                               long *residues, char **err)
 {
     struct file_search search = {
         .files = files,
         .file_count = file_count,
         .needles = copy_needles(values, count),
         .count = count,
-        .file_counts = file_counts,
+        .file_counts = residues,
     };
-    memset(file_counts, 0, file_count * count * sizeof *file_counts);
+    memset(residues, 0, file_count * count * sizeof *residues);
     atomic_init(&search.finished, 0);
     pthread_t thread;
     int threaded = pthread_create(&thread, NULL, search_files, &search) == 0;
     if (!threaded)
         search_files(&search);
+    unsigned char *live = util_malloc(count ? count : 1);
     char *rows_err = NULL;
     int rows_status = search_rows(db, sqls, sql_count, values, count,
                                   &search, live, &rows_err);
     if (threaded)
         pthread_join(thread, NULL);
-    for (size_t i = 0; i < count; i++)
-        live[i] = live[i] && in_files(&search, i);
+    for (size_t f = 0; f < file_count; f++)
+        for (size_t i = 0; i < count; i++)
+            if (live[i])
+                residues[f * count + i] = 0;
+    free(live);
     free(search.needles);
     int status = 0;
     if (search.status != 0) {
@@ -136,4 +151,57 @@ int erasure_scan(sqlite3 *db, const char *const *files, size_t file_count,
     free(search.err);
     free(rows_err);
     return status;
+}
+
+/* Whether the file at `path` is missing or empty. */
+static int empty_file(const char *path)
+{
+    struct stat status;
+    if (stat(path, &status) != 0)
+        return errno == ENOENT;
+    return status.st_size == 0;
+}
+
+static int processors(void)
+{
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (online < 1)
+        return 1;
+    return online > MAX_THREADS ? MAX_THREADS : (int)online;
+}
+
+/* The page search of the database file, then the other files, where
+ * every copy is a residue. Returns 1, 0 when the page search does not
+ * apply, or -1 with *err set. */
+static int scan_pages(const char *const *files, size_t file_count,
+                      const struct scan_needle *values, size_t count,
+                      long *residues, char **err)
+{
+    if (file_count < 1 || (file_count > 1 && !empty_file(files[1])))
+        return 0;
+    struct scan_needle *needles = copy_needles(values, count);
+    int status = page_scan(files[0], needles, count, processors(), err);
+    for (size_t f = 0; f < file_count && status == 1; f++) {
+        if (f > 0 &&
+            scan_file(files[f], needles, count, err) != 0)
+            status = -1;
+        for (size_t i = 0; i < count && status == 1; i++)
+            residues[f * count + i] = needles[i].count;
+    }
+    free(needles);
+    return status;
+}
+
+int erasure_scan(sqlite3 *db, const char *const *files, size_t file_count,
+                 const char *const *sqls, size_t sql_count,
+                 const struct scan_needle *values, size_t count,
+                 long *residues, char **err)
+{
+    int status = scan_pages(files, file_count, values, count, residues, err);
+    if (status != 0)
+        return status == 1 ? 0 : -1;
+    if (!sqls)
+        return 1;
+    return scan_rows_and_files(db, files, file_count, sqls, sql_count,
+                               values, count, residues, err);
 }

@@ -1,8 +1,7 @@
 /*
- * erasure_scan.h: the search behind the erasure check. It counts erased
- * values in the database's files and, at the same time, finds which of
- * them live rows still contain, so that only the other copies count as
- * residues.
+ * erasure_scan.h: the search behind the erasure check. It counts the
+ * residues of erased values in the database's files: the copies of the
+ * values that no live record contains.
  */
 #ifndef LETHE_ERASURE_SCAN_H
 #define LETHE_ERASURE_SCAN_H
@@ -12,18 +11,23 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
-/* Count the occurrences of `values[0, count)` in each of the
- * `file_count` files into file_counts[f * count + i]; a missing file
- * counts as empty. Set live[i] to 1 when the files contain values[i] and
- * a row of one of the queries `sqls` contains it in its record form (see
- * record_scan), else to 0. The values' own counts are left unchanged.
- * A second thread searches the files while the calling thread, which
- * must own `db`, searches the rows. If the thread cannot be created, the
- * files are searched first. Returns 0, or -1 with *err set (free it) when
- * a file cannot be read or a query fails. */
+/* Count the copies of `values[0, count)` in each of the `file_count`
+ * files into residues[f * count + i], or 0 for a value that a live record
+ * contains. A missing file counts as empty. files[0] is the database file
+ * and files[1], if given, its WAL.
+ *
+ * When the WAL is missing or empty, the database file is read page by
+ * page (page_scan.h), which finds the values inside live records. When
+ * the WAL has content, or page_scan cannot read the file, a second thread
+ * counts the copies in the files instead. Meanwhile the calling thread,
+ * which must own `db`, runs the queries `sqls` and searches their rows in
+ * record form (record_scan.h). Returns 0, or -1 with *err set (free it)
+ * when a file cannot be read or a query fails. When `sqls` is NULL and
+ * the rows would have to be searched, returns 1 and counts nothing, so
+ * that the caller makes the queries only when they are needed. */
 int erasure_scan(sqlite3 *db, const char *const *files, size_t file_count,
                  const char *const *sqls, size_t sql_count,
                  const struct scan_needle *values, size_t count,
-                 long *file_counts, unsigned char *live, char **err);
+                 long *residues, char **err);
 
 #endif

@@ -309,18 +309,34 @@ static int connection_exec(lua_State *L)
     return 1;
 }
 
-/* db:try_exec(sql [, params]) -> changes | nil, message, kind. Like exec,
- * but a failure of the statement itself returns nil, SQLite's message and
- * a kind: "constraint" (a constraint or a trigger's RAISE), "busy" or
- * "error". Errors in the SQL text or parameters still raise. [-2, +1|3, e] */
+/* db:try_exec(sql [, params [, returned]]) -> changes | nil, message,
+ * kind. Like exec, but a failure of the statement itself returns nil,
+ * SQLite's message and a kind: "constraint" (a constraint or a trigger's
+ * RAISE), "busy" or "error". Errors in the SQL text or parameters still
+ * raise. When `returned` is a table, each value other than NULL in the
+ * rows that the statement returns (a RETURNING clause) becomes a key of
+ * it, with the value true. [-3, +1|3, e] */
 static int connection_try_exec(lua_State *L)
 {
     sqlite3 *db = check_db(L);
     const char *sql = luaL_checkstring(L, 2);
+    int returned = !lua_isnoneornil(L, 4);
+    if (returned)
+        luaL_checktype(L, 4, LUA_TTABLE);
     sqlite3_stmt *statement = luadb_prepare(L, db, sql, 3);
+    int columns = sqlite3_column_count(statement);
     int status;
-    while ((status = sqlite3_step(statement)) == SQLITE_ROW)
-        ;
+    while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
+        for (int c = 0; returned && c < columns; c++) {
+            luadb_push_column(L, statement, c);
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                continue;
+            }
+            lua_pushboolean(L, 1);
+            lua_rawset(L, 4);
+        }
+    }
     if (status == SQLITE_DONE) {
         lua_pushinteger(L, sqlite3_changes64(db));
         return 1;

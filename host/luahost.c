@@ -361,57 +361,56 @@ static const char **check_strings(lua_State *L, int arg, size_t *count)
     return strings;
 }
 
-/* Push the results of erasure_scan: { counts = { per file: counts[i] },
- * live = { booleans } }. [-0, +1, m] */
+/* Push the results of erasure_scan: { counts = { per file: counts[i] } }.
+ * [-0, +1, m] */
 static void push_erasure_scan(lua_State *L, size_t file_count, size_t count,
-                              const long *file_counts,
-                              const unsigned char *live)
+                              const long *residues)
 {
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 1);
     lua_createtable(L, (int)file_count, 0);
     for (size_t f = 0; f < file_count; f++) {
         lua_createtable(L, (int)count, 0);
         for (size_t i = 0; i < count; i++) {
-            lua_pushinteger(L, file_counts[f * count + i]);
+            lua_pushinteger(L, residues[f * count + i]);
             lua_rawseti(L, -2, (lua_Integer)i + 1);
         }
         lua_rawseti(L, -2, (lua_Integer)f + 1);
     }
     lua_setfield(L, -2, "counts");
-    lua_createtable(L, (int)count, 0);
-    for (size_t i = 0; i < count; i++) {
-        lua_pushboolean(L, live[i]);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
-    lua_setfield(L, -2, "live");
 }
 
-/* native.erasure_scan(db, files, queries, values) -> result | nil,
- * message. result.counts[f][i] is the number of occurrences of the
- * non-empty string values[i] in files[f] (a missing file gives zeros);
- * result.live[i] is true when the files contain values[i] and a row of
- * one of the SQL queries contains it in its record form (see
- * erasure_scan.h). [-4, +1|2, v] */
+/* native.erasure_scan(db, files, queries, values) -> result | false |
+ * nil, message. result.counts[f][i] is the number of copies of the
+ * non-empty string values[i] in files[f], or 0 when a live record
+ * contains values[i] (a missing file gives zeros). files[1] is the
+ * database file and files[2] its WAL. The queries return the live
+ * records. With queries nil, returns false when the rows would have to
+ * be searched (see erasure_scan.h). [-4, +1|2, v] */
 static int native_erasure_scan(lua_State *L)
 {
     sqlite3 *db = luadb_check(L, 1);
-    size_t file_count, sql_count, count;
+    size_t file_count, sql_count = 0, count;
     const char **files = check_strings(L, 2, &file_count);
-    const char **sqls = check_strings(L, 3, &sql_count);
+    const char **sqls =
+        lua_isnil(L, 3) ? NULL : check_strings(L, 3, &sql_count);
     struct scan_needle *needles = check_needles(L, 4, &count);
     size_t cells = (file_count ? file_count : 1) * (count ? count : 1);
-    long *file_counts = lua_newuserdatauv(L, cells * sizeof *file_counts, 0);
-    unsigned char *live = lua_newuserdatauv(L, count ? count : 1, 0);
+    long *residues = lua_newuserdatauv(L, cells * sizeof *residues, 0);
     char *err = NULL;
     /* No Lua call may raise until erasure_scan returns. */
-    if (erasure_scan(db, files, file_count, sqls, sql_count, needles, count,
-                     file_counts, live, &err) != 0) {
+    int status = erasure_scan(db, files, file_count, sqls, sql_count,
+                              needles, count, residues, &err);
+    if (status == 1) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (status != 0) {
         lua_pushnil(L);
         lua_pushstring(L, err);
         free(err);
         return 2;
     }
-    push_erasure_scan(L, file_count, count, file_counts, live);
+    push_erasure_scan(L, file_count, count, residues);
     return 1;
 }
 

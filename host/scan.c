@@ -49,6 +49,7 @@ struct scan_index {
     uint32_t *next; /* next[i]: 1 + next needle of i's prefix, or 0 */
     uint64_t *filter;
     unsigned filter_bits;
+    uint64_t pairs[65536 / 64]; /* the needles' first two bytes */
 };
 
 /* The first `prefix` bytes at `bytes` as a number, the same on every byte
@@ -87,6 +88,19 @@ static inline uint64_t mix(uint64_t value)
     value ^= value >> 27;
     value *= UINT64_C(0x94d049bb133111eb);
     return value ^ (value >> 31);
+}
+
+/* The first two bytes at `bytes` as a number. */
+static inline size_t pair_at(const unsigned char *bytes)
+{
+    return (size_t)bytes[0] << 8 | bytes[1];
+}
+
+static inline int pair_has(const struct scan_index *index,
+                           const unsigned char *bytes)
+{
+    size_t pair = pair_at(bytes);
+    return (index->pairs[pair / 64] >> (pair % 64)) & 1;
 }
 
 static inline size_t filter_bit(const struct scan_index *index, uint64_t key)
@@ -182,6 +196,10 @@ static void add_needle(struct scan_index *index, size_t i)
     size_t bit = filter_bit(index, key_at(bytes, index->levels[0],
                                           needle->length));
     index->filter[bit / 64] |= UINT64_C(1) << (bit % 64);
+    if (needle->length >= 2) {
+        size_t pair = pair_at(bytes);
+        index->pairs[pair / 64] |= UINT64_C(1) << (pair % 64);
+    }
 }
 
 struct scan_index *scan_index_new(struct scan_needle *needles, size_t count)
@@ -228,9 +246,10 @@ size_t scan_index_longest(const struct scan_index *index)
     return index->longest;
 }
 
-/* Count the needles that occur at bytes[0, available). */
-static void count_at(const struct scan_index *index,
-                     const unsigned char *bytes, size_t available)
+/* Report each needle that occurs at bytes[0, available) to `hit`. */
+static void find_at(const struct scan_index *index,
+                    const unsigned char *bytes, size_t available,
+                    scan_hit_fn hit, void *context, size_t at)
 {
     uint64_t hash = HASH_SEED;
     size_t done = 0;
@@ -245,10 +264,10 @@ static void count_at(const struct scan_index *index,
         if (!entry->used)
             return;
         for (uint32_t link = entry->head; link; link = index->next[link - 1]) {
-            struct scan_needle *needle = &index->needles[link - 1];
+            const struct scan_needle *needle = &index->needles[link - 1];
             if (needle->length <= available &&
                 memcmp(bytes, needle->bytes, needle->length) == 0)
-                needle->count++;
+                hit(context, link - 1, at);
         }
         if (!entry->longer)
             return;
@@ -261,8 +280,9 @@ static inline int filter_has(const struct scan_index *index, uint64_t key)
     return (index->filter[bit / 64] >> (bit % 64)) & 1;
 }
 
-void scan_index_count(const struct scan_index *index, const char *buffer,
-                      size_t size, size_t limit)
+void scan_index_find(const struct scan_index *index, const char *buffer,
+                     size_t size, size_t limit, scan_hit_fn hit,
+                     void *context)
 {
     const unsigned char *bytes = (const unsigned char *)buffer;
     size_t prefix = index->levels[0];
@@ -276,13 +296,30 @@ void scan_index_count(const struct scan_index *index, const char *buffer,
     size_t fast_end = size >= 8 ? size - 7 : 0;
     if (fast_end > limit)
         fast_end = limit;
+    /* A bitmap of the needles' first two bytes fits the fastest cache and
+     * lets most positions go before the prefix filter, which does not. */
+    int pairs = prefix >= 2;
     size_t at = 0;
     for (; at < fast_end; at++)
-        if (filter_has(index, fast_key(bytes + at, prefix, mask)))
-            count_at(index, bytes + at, size - at);
+        if ((!pairs || pair_has(index, bytes + at)) &&
+            filter_has(index, fast_key(bytes + at, prefix, mask)))
+            find_at(index, bytes + at, size - at, hit, context, at);
     for (; at < limit; at++)
         if (filter_has(index, key_at(bytes + at, prefix, size - at)))
-            count_at(index, bytes + at, size - at);
+            find_at(index, bytes + at, size - at, hit, context, at);
+}
+
+static void count_hit(void *context, size_t needle, size_t at)
+{
+    (void)at;
+    struct scan_needle *needles = context;
+    needles[needle].count++;
+}
+
+void scan_index_count(const struct scan_index *index, const char *buffer,
+                      size_t size, size_t limit)
+{
+    scan_index_find(index, buffer, size, limit, count_hit, index->needles);
 }
 
 int scan_file_blocks(const char *path, struct scan_needle *needles,

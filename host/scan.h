@@ -29,6 +29,18 @@ void scan_index_free(struct scan_index *index);
 /* The length of the longest needle (0 for no needles). */
 size_t scan_index_longest(const struct scan_index *index);
 
+/* Called for each occurrence of needles[needle] that starts at
+ * buffer[at]. */
+typedef void (*scan_hit_fn)(void *context, size_t needle, size_t at);
+
+/* Call `hit` for each occurrence in buffer[0, size) that starts before
+ * `limit` (limit <= size), in the order of their starts. Overlapping
+ * occurrences are all reported. Counts are left unchanged. Several
+ * threads may search with one index at the same time. */
+void scan_index_find(const struct scan_index *index, const char *buffer,
+                     size_t size, size_t limit, scan_hit_fn hit,
+                     void *context);
+
 /* Add to each needle's count its occurrences in buffer[0, size) that start
  * before `limit` (limit <= size). Overlapping occurrences all count. */
 void scan_index_count(const struct scan_index *index, const char *buffer,

@@ -21,44 +21,72 @@ local quote = util.quote
 -- as "Ann" also occurs inside unrelated text.
 erasure.minimum_length = 5
 
+-- The personal-data text columns of `entity`, each as the expression
+-- of its value when it is long enough to search, else NULL.
+local function searched_columns(entity)
+  local columns = {}
+  for _, name in ipairs(util.sorted_keys(entity.fields)) do
+    local field = entity.fields[name]
+    if field.personal and field.type == "text" then
+      columns[#columns + 1] = string.format(
+        "CASE WHEN length(%s) >= %d THEN CAST(%s AS TEXT) END",
+        quote(field.column), erasure.minimum_length, quote(field.column))
+    end
+  end
+  return columns
+end
+
 -- The distinct personal-data text values of the rows `ids` of `entity`.
 -- Call before deleting them.
 function erasure.collect_rows(db, entity, ids)
   local values = {}
   if not entity then return values end
-  for _, name in ipairs(util.sorted_keys(entity.fields)) do
-    local field = entity.fields[name]
-    if field.personal and field.type == "text" then
-      local rows = db:rows(string.format(
-        "SELECT DISTINCT CAST(%s AS TEXT) AS value FROM %s WHERE %s "
-        .. "IN lethe_ids(?1) AND length(%s) >= ?2",
-        quote(field.column), quote(entity.table), quote(entity.key),
-        quote(field.column)), { ids, erasure.minimum_length })
-      for _, row in ipairs(rows) do values[#values + 1] = row.value end
-    end
+  for _, column in ipairs(searched_columns(entity)) do
+    local rows = db:rows(string.format(
+      "SELECT DISTINCT %s AS value FROM %s WHERE %s IN lethe_ids(?1)",
+      column, quote(entity.table), quote(entity.key)), { ids })
+    for _, row in ipairs(rows) do values[#values + 1] = row.value end
   end
   return values
 end
 
--- Collect the distinct personal-data text values of the rows that the
--- plan's delete effects remove. Call inside the transaction, before the
+-- The RETURNING clause that makes `DELETE FROM table WHERE key IN
+-- lethe_ids(?1)` for the delete effect `effect` return the values that
+-- collect_rows would, or nil when its entity has no personal text.
+-- db:try_exec adds what the clause returns to its set of returned values,
+-- so the values are gathered while the rows go, without reading them
+-- twice.
+function erasure.returning(effect)
+  if effect.operation ~= "delete" or not effect.entity then return nil end
+  local columns = searched_columns(effect.entity)
+  if #columns == 0 then return nil end
+  return " RETURNING " .. table.concat(columns, ", ")
+end
+
+-- The set (value = true) of the distinct personal-data text values of
+-- the rows that the plan's delete effects remove, of those effects for
+-- which `chosen(effect)` is true. Call inside the transaction, before the
 -- deletes.
-function erasure.collect(db, plan)
-  local values, seen = {}, {}
+function erasure.collect(db, plan, chosen)
+  local values = {}
   for _, rule in ipairs(plan.rules) do
     for _, effect in ipairs(rule.effects) do
-      if effect.operation == "delete" then
+      if effect.operation == "delete" and chosen(effect) then
         for _, value in ipairs(erasure.collect_rows(db, effect.entity,
             effect.ids)) do
-          if not seen[value] then
-            seen[value] = true
-            values[#values + 1] = value
-          end
+          values[value] = true
         end
       end
     end
   end
   return values
+end
+
+-- The values of the set `values` (or none for nil) as a list.
+function erasure.list(values)
+  local list = {}
+  for value in pairs(values or {}) do list[#list + 1] = value end
+  return list
 end
 
 -- Merge the FTS5 indexes that `changes` reach (see fts_sources.reached)
@@ -211,24 +239,26 @@ function erasure.finish(db, values, vacuum)
   local searched, owners, distinct = needles(values)
   result.values = distinct
   result.files = { path, path .. "-wal", path .. "-journal" }
-  -- Copies that live rows still contain (whole, inside longer text, or
+  -- Copies that live records still contain (whole, inside longer text, or
   -- across adjacent columns of one record) are copies of data that
-  -- stays, not residues.
-  local scan = { counts = {}, live = {} }
+  -- stays, not residues: native.erasure_scan counts only the others.
+  local scan = { counts = {} }
   if #searched > 0 then
     local message
-    scan, message = native.erasure_scan(db, result.files, record_queries(db),
-      searched)
+    scan, message = native.erasure_scan(db, result.files, nil, searched)
+    if scan == false then
+      -- The WAL still contains pages, so the rows must be searched.
+      scan, message = native.erasure_scan(db, result.files,
+        record_queries(db), searched)
+    end
     if not scan then error(message, 0) end
   end
   for f, file in ipairs(result.files) do
-    -- A value counts the most copies that any of its needles found.
+    -- A value counts the most residues that any of its needles found.
     local copies = {}
     for i, count in ipairs(scan.counts[f] or {}) do
       local owner = owners[i]
-      if not scan.live[i] and count > (copies[owner] or 0) then
-        copies[owner] = count
-      end
+      if count > (copies[owner] or 0) then copies[owner] = count end
     end
     local found = 0
     for _, count in pairs(copies) do found = found + count end

@@ -195,9 +195,15 @@ local function update_row_by_row(db, effect, key)
   return changed, skipped
 end
 
-local function execute_effect(db, rule, effect, key)
+-- Run one effect. With `erased`, a plain delete also adds the personal
+-- data it removes to that set (see erasure.returning).
+local function execute_effect(db, rule, effect, key, erased)
   local sql, params = effect_sql(effect, key)
-  local changed, message, kind = db:try_exec(sql, params)
+  local returning = erased and not effect.statement
+    and erasure.returning(effect)
+  if returning then sql = sql .. returning end
+  local changed, message, kind = db:try_exec(sql, params,
+    returning and erased or nil)
   local skipped = {}
   if not changed and kind == "constraint" and effect.operation == "update" then
     changed, skipped = update_row_by_row(db, effect, key)
@@ -222,14 +228,14 @@ local function show_progress(done, total)
   end
 end
 
-local function execute_effects(db, plan, key)
+local function execute_effects(db, plan, key, erased)
   local total, done = 0, 0
   for _, rule in ipairs(plan.rules) do
     for _, effect in ipairs(rule.effects) do total = total + #effect.ids end
   end
   for _, rule in ipairs(plan.rules) do
     for _, effect in ipairs(rule.effects) do
-      execute_effect(db, rule, effect, key)
+      execute_effect(db, rule, effect, key, erased)
       done = done + #effect.ids
       show_progress(done, total)
     end
@@ -310,7 +316,10 @@ function executor.apply(run, confirmed, user)
   db:ensure_lethe_tables()
   local ok, result = pcall(function()
     local plan = executor.plan_locked(run, confirmed, user, unmoved)
-    local values = run.skip_erasure and {} or erasure.collect(db, plan)
+    -- The erased values of plain deletes are gathered as they run, those
+    -- of deletes by other statements before.
+    local erased = not run.skip_erasure and erasure.collect(db, plan,
+      function(effect) return effect.statement ~= nil end) or nil
     local lines = run.ledger_path and ledger.lines(db, plan, run.key) or {}
     if run.export_path then
       run.exported = export.write(db, plan, run.export_path)
@@ -318,12 +327,12 @@ function executor.apply(run, confirmed, user)
     local changes = fts_sources.plan_changes(plan)
     local reached = fts_sources.tables_reached(db, changes)
     local before = table_counts(db, reached)
-    execute_effects(db, plan, run.key)
+    execute_effects(db, plan, run.key, erased)
     check_counts(before, table_counts(db, reached), plan)
     if not run.skip_erasure then erasure.purge_indexes(db, changes) end
     write_audit(db, run, plan, user)
     db:script("COMMIT")
-    return { plan = plan, values = values, lines = lines }
+    return { plan = plan, values = erasure.list(erased), lines = lines }
   end)
   if not ok then
     if db:in_transaction() then db:script("ROLLBACK") end

@@ -27,6 +27,28 @@ def tearDownModule():
 POLICY = gh.CANARY_POLICY
 
 
+# The distinct personal-data text values of five characters or more in
+# the rows that POLICY deletes: person 30, its e-mail addresses, phones,
+# addresses, activities, their documents and its consents.
+ERASED_VALUES_SQL = """
+SELECT count(DISTINCT value) FROM (
+  SELECT firstname AS value FROM person WHERE person_id = 30
+  UNION ALL SELECT middlename FROM person WHERE person_id = 30
+  UNION ALL SELECT lastname FROM person WHERE person_id = 30
+  UNION ALL SELECT address FROM email WHERE person_id = 30
+  UNION ALL SELECT number FROM phone WHERE person_id = 30
+  UNION ALL SELECT street FROM address WHERE person_id = 30
+  UNION ALL SELECT zipcode FROM address WHERE person_id = 30
+  UNION ALL SELECT description FROM appointment WHERE person_id = 30
+  UNION ALL SELECT header FROM document WHERE appointment_id IN
+    (SELECT appointment_id FROM appointment WHERE person_id = 30)
+  UNION ALL SELECT body FROM document WHERE appointment_id IN
+    (SELECT appointment_id FROM appointment WHERE person_id = 30)
+  UNION ALL SELECT comment FROM consentperson WHERE person_id = 30
+) WHERE length(value) >= 5
+"""
+
+
 def hits(db):
     """{canary: [(file, count)]} over the database, WAL and journal."""
     found = {}
@@ -57,6 +79,7 @@ class ErasureCase(lt.LetheTestCase):
         if cls.journal_mode == "wal":
             lt.query(cls.db, "PRAGMA journal_mode = WAL")
         cls.before = hits(cls.db)
+        cls.erased_values = lt.scalar(cls.db, ERASED_VALUES_SQL)
         policy = lt.write_file(folder, "erase.lua", POLICY)
         digest = gh.plan_json(policy, cls.db)["short_digest"]
         extra = ("--skip-erasure-steps",) if cls.skip_steps else ()
@@ -91,6 +114,12 @@ class ErasureTest(ErasureCase):
     def test_erasure_verified_line(self):
         self.assert_stderr_contains(self.result, "Erasure verified: no "
                                     "residual copies")
+
+    def test_every_value_searched(self):
+        self.assertGreater(self.erased_values, 0)
+        self.assert_stderr_contains(
+            self.result, f"residual copies of {self.erased_values} erased "
+            "values")
 
 
 class WalErasureTest(ErasureTest):

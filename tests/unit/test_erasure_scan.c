@@ -1,29 +1,17 @@
 /*
- * test_erasure_scan.c: erasure_scan on a real SQLite file: the counts in
- * the files, which values live rows explain, and the errors of the file
- * search and of the row search.
+ * test_erasure_scan.c: erasure_scan on real SQLite files: the residues it
+ * counts when it reads the database file page by page, the same when a
+ * WAL with content makes it search the rows instead, and the errors of
+ * the file search and of the row search.
  */
 #include "erasure_scan.h"
+
+#include "checks.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-static int passed, failed;
-
-static void check_value(const char *what, long actual, long expected,
-                        int line)
-{
-    if (actual == expected) {
-        passed++;
-        return;
-    }
-    failed++;
-    fprintf(stderr, "%s:%d: %s: expected %ld, got %ld\n", __FILE__, line,
-            what, expected, actual);
-}
 
 static struct scan_needle needle(const char *text)
 {
@@ -32,96 +20,127 @@ static struct scan_needle needle(const char *text)
 }
 
 /* A database file with one live row whose adjacent columns spell
- * "Storgatan 166" and a text that contains "Jesper Lund". */
-static sqlite3 *open_fixture(char *path)
+ * "Storgatan 166" and a text that contains "Jesper Lund". In WAL mode
+ * with `wal` set, the rows stay in the WAL, which also keeps the old
+ * value "Erased Person" of a row that was deleted. */
+static sqlite3 *open_fixture(char *path, int wal)
 {
-    int descriptor = mkstemp(path);
-    if (descriptor < 0) {
-        perror("mkstemp");
-        exit(1);
-    }
-    close(descriptor);
-    sqlite3 *db = NULL;
-    if (sqlite3_open(path, &db) != SQLITE_OK ||
-        sqlite3_exec(db,
-                     "CREATE TABLE address (street TEXT, zip TEXT, "
+    sqlite3 *db = new_database(path, 0);
+    if (wal)
+        exec_or_exit(db, "PRAGMA journal_mode = WAL;"
+                         "PRAGMA wal_autocheckpoint = 0;");
+    exec_or_exit(db, "CREATE TABLE address (street TEXT, zip TEXT, "
                      "note TEXT);"
                      "INSERT INTO address VALUES ('Storgatan', ' 16698', "
-                     "'call Jesper Lund first');",
-                     NULL, NULL, NULL) != SQLITE_OK) {
-        fprintf(stderr, "fixture: %s\n", sqlite3_errmsg(db));
-        exit(1);
-    }
+                     "'call Jesper Lund first');"
+                     "INSERT INTO address VALUES ('x', 'y', "
+                     "'Erased Person');"
+                     "DELETE FROM address WHERE street = 'x';");
     return db;
 }
 
-static void test_counts_and_live(sqlite3 *db, const char *path)
+static void remove_fixture(sqlite3 *db, const char *path)
 {
-    char missing[4096];
-    snprintf(missing, sizeof missing, "%s-wal", path);
-    const char *files[] = {path, missing};
+    char other[4096];
+    sqlite3_close(db);
+    remove(path);
+    snprintf(other, sizeof other, "%s-wal", path);
+    remove(other);
+    snprintf(other, sizeof other, "%s-shm", path);
+    remove(other);
+}
+
+/* Count the residues of three values in the database file (counts[0,
+ * 3)) and in its WAL (counts[3, 6)), and check that the search works. */
+static void scan_three(sqlite3 *db, const char *path, long *counts)
+{
+    char wal[4096];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    const char *files[] = {path, wal};
     const char *sqls[] = {"SELECT street, zip, note FROM address"};
     struct scan_needle values[] = {
         needle("Jesper Lund"),   /* inside a live text */
         needle("Storgatan 166"), /* across adjacent live columns */
-        needle("Erased Person"), /* nowhere */
+        needle("Erased Person"), /* only in the WAL's old frames */
     };
-    long counts[2 * 3];
-    unsigned char live[3];
     char *err = NULL;
-    int status = erasure_scan(db, files, 2, sqls, 1, values, 3, counts,
-                              live, &err);
+    int status = erasure_scan(db, files, 2, sqls, 1, values, 3, counts, &err);
     check_value("status", status, 0, __LINE__);
     check_value("no message", err == NULL, 1, __LINE__);
     free(err);
-    check_value("text in file", counts[0] > 0, 1, __LINE__);
-    check_value("columns in file", counts[1] > 0, 1, __LINE__);
-    check_value("absent value", counts[2], 0, __LINE__);
-    for (int i = 0; i < 3; i++)
-        check_value("missing file counts zero", counts[3 + i], 0, __LINE__);
-    check_value("text is live", live[0], 1, __LINE__);
-    check_value("columns are live", live[1], 1, __LINE__);
-    check_value("absent value is not live", live[2], 0, __LINE__);
     check_value("values' counts unchanged", values[0].count, 0, __LINE__);
 }
 
-/* Run erasure_scan for one value on `file` and `sql`, and check that it
- * fails with a message that contains `expected`. */
-static void check_failure(const char *what, sqlite3 *db, const char *file,
-                          const char *sql, const char *expected, int line)
+/* No WAL: the file is read page by page. */
+static void test_pages(void)
 {
-    const char *files[] = {file};
+    char path[] = "/tmp/lethe-test-erasure-scan-XXXXXX";
+    sqlite3 *db = open_fixture(path, 0);
+    long counts[6];
+    scan_three(db, path, counts);
+    check_value("text in a live record", counts[0], 0, __LINE__);
+    check_value("columns of a live record", counts[1], 0, __LINE__);
+    /* The deleted row left its text in the page's free space. */
+    check_value("old text in free space", counts[2], 1, __LINE__);
+    for (int i = 3; i < 6; i++)
+        check_value("missing WAL counts zero", counts[i], 0, __LINE__);
+    remove_fixture(db, path);
+}
+
+/* A WAL with content: the rows are searched. */
+static void test_rows(void)
+{
+    char path[] = "/tmp/lethe-test-erasure-scan-XXXXXX";
+    sqlite3 *db = open_fixture(path, 1);
+    long counts[6];
+    scan_three(db, path, counts);
+    check_value("text of a live row", counts[0] + counts[3], 0, __LINE__);
+    check_value("columns of a live row", counts[1] + counts[4], 0,
+                __LINE__);
+    check_value("old text in the WAL", counts[5] > 0, 1, __LINE__);
+    check_value("main file has no rows yet", counts[2], 0, __LINE__);
+    remove_fixture(db, path);
+}
+
+/* Run erasure_scan for one value on `files` and `sql`, and check that it
+ * fails with a message that contains `expected`. */
+static void check_failure(const char *what, sqlite3 *db,
+                          const char *const *files, const char *sql,
+                          const char *expected, int line)
+{
     const char *sqls[] = {sql};
     struct scan_needle values[] = {needle("Jesper Lund")};
-    long counts[1];
-    unsigned char live[1];
+    long counts[2];
     char *err = NULL;
-    int status = erasure_scan(db, files, 1, sqls, 1, values, 1, counts,
-                              live, &err);
+    int status = erasure_scan(db, files, 2, sqls, 1, values, 1, counts,
+                              &err);
     check_value(what, status, -1, line);
     check_value(what, err != NULL && strstr(err, expected) != NULL, 1, line);
     free(err);
 }
 
-static void test_failures(sqlite3 *db, const char *path)
+static void test_failures(void)
 {
+    char path[] = "/tmp/lethe-test-erasure-scan-XXXXXX";
+    sqlite3 *db = open_fixture(path, 1);
+    char wal[4096];
+    snprintf(wal, sizeof wal, "%s-wal", path);
     /* A directory opens, but reading it fails. */
-    check_failure("unreadable file", db, "/",
+    const char *directory[] = {"/", wal};
+    check_failure("unreadable file", db, directory,
                   "SELECT street, zip, note FROM address", "cannot read /",
                   __LINE__);
-    check_failure("failed query", db, path,
+    const char *files[] = {path, wal};
+    check_failure("failed query", db, files,
                   "SELECT street FROM no_such_table", "no_such_table",
                   __LINE__);
+    remove_fixture(db, path);
 }
 
 int main(void)
 {
-    char path[] = "/tmp/lethe-test-erasure-scan-XXXXXX";
-    sqlite3 *db = open_fixture(path);
-    test_counts_and_live(db, path);
-    test_failures(db, path);
-    sqlite3_close(db);
-    remove(path);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    test_pages();
+    test_rows();
+    test_failures();
+    return check_summary();
 }

@@ -6,24 +6,12 @@
  */
 #include "scan.h"
 
+#include "checks.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-static void check_count(const char *what, long actual, long expected,
-                        int line)
-{
-    if (actual == expected) {
-        passed++;
-        return;
-    }
-    failed++;
-    fprintf(stderr, "%s:%d: %s: expected %ld, got %ld\n", __FILE__, line,
-            what, expected, actual);
-}
 
 /* Occurrences of needle in buffer, overlapping ones included. */
 static long reference_count(const char *buffer, size_t size,
@@ -45,7 +33,7 @@ static void check_buffer(const char *what, const char *buffer, size_t size,
     scan_index_count(index, buffer, size, size);
     scan_index_free(index);
     for (size_t i = 0; i < count; i++)
-        check_count(what, needles[i].count,
+        check_value(what, needles[i].count,
                     reference_count(buffer, size, &needles[i]), line);
 }
 
@@ -75,10 +63,10 @@ static void check_file(const char *what, const char *buffer, size_t size,
     for (size_t b = 0; b < block_count; b++) {
         char *err = NULL;
         int status = scan_file_blocks(path, needles, count, blocks[b], &err);
-        check_count(what, status, 0, line);
+        check_value(what, status, 0, line);
         free(err);
         for (size_t i = 0; i < count; i++)
-            check_count(what, needles[i].count,
+            check_value(what, needles[i].count,
                         reference_count(buffer, size, &needles[i]), line);
     }
     remove(path);
@@ -105,10 +93,10 @@ static void test_hand_made(void)
     size_t count = sizeof needles / sizeof needles[0];
     check_buffer("hand-made", text, sizeof text - 1, needles, count,
                  __LINE__);
-    check_count("overlapping aaa", needles[0].count, 3, __LINE__);
-    check_count("across columns", needles[1].count, 1, __LINE__);
-    check_count("prefix needle", needles[2].count, 2, __LINE__);
-    check_count("end of buffer", needles[5].count, 1, __LINE__);
+    check_value("overlapping aaa", needles[0].count, 3, __LINE__);
+    check_value("across columns", needles[1].count, 1, __LINE__);
+    check_value("prefix needle", needles[2].count, 2, __LINE__);
+    check_value("end of buffer", needles[5].count, 1, __LINE__);
     const size_t blocks[] = {1, 2, 3, 5, 8, 13, 64, 4096};
     check_file("hand-made file", text, sizeof text - 1, needles, count,
                blocks, sizeof blocks / sizeof blocks[0], __LINE__);
@@ -125,7 +113,7 @@ static void test_binary(void)
         {bytes, sizeof bytes, 0},
     };
     check_buffer("binary", bytes, sizeof bytes, needles, 3, __LINE__);
-    check_count("zero pairs", needles[0].count, 2, __LINE__);
+    check_value("zero pairs", needles[0].count, 2, __LINE__);
     const size_t blocks[] = {1, 4, 9, 10, 11};
     check_file("binary file", bytes, sizeof bytes, needles, 3, blocks,
                sizeof blocks / sizeof blocks[0], __LINE__);
@@ -146,9 +134,9 @@ static void test_lengths_below_eight(void)
     size_t count = sizeof needles / sizeof needles[0];
     check_buffer("lengths below eight", text, sizeof text - 1, needles,
                  count, __LINE__);
-    check_count("shortest of a shared start", needles[0].count, 3,
+    check_value("shortest of a shared start", needles[0].count, 3,
                 __LINE__);
-    check_count("length 8 of a shared start", needles[3].count, 2,
+    check_value("length 8 of a shared start", needles[3].count, 2,
                 __LINE__);
     const size_t blocks[] = {1, 3, 7, 9, 4096};
     check_file("lengths below eight file", text, sizeof text - 1, needles,
@@ -162,7 +150,7 @@ static void test_limit(void)
     struct scan_index *index = scan_index_new(needles, 1);
     scan_index_count(index, text, 9, 4); /* starts at 0 and 3 only */
     scan_index_free(index);
-    check_count("limit", needles[0].count, 2, __LINE__);
+    check_value("limit", needles[0].count, 2, __LINE__);
 }
 
 static void test_missing_file(void)
@@ -171,8 +159,8 @@ static void test_missing_file(void)
     needles[0].count = 7;
     char *err = NULL;
     int status = scan_file("/nonexistent/lethe-scan-test", needles, 1, &err);
-    check_count("missing file status", status, 0, __LINE__);
-    check_count("missing file count", needles[0].count, 0, __LINE__);
+    check_value("missing file status", status, 0, __LINE__);
+    check_value("missing file count", needles[0].count, 0, __LINE__);
     free(err);
     check_buffer("no needles", "abc", 3, needles, 0, __LINE__);
 }
@@ -204,9 +192,9 @@ static void test_shared_starts(void)
     needles[COUNT].bytes = long_needle;
     needles[COUNT].length = sizeof long_needle;
     check_buffer("shared starts", text, size, needles, COUNT + 1, __LINE__);
-    check_count("order 7 of May", needles[7].count, 1, __LINE__);
-    check_count("order 0 alone", needles[0].count, 1, __LINE__);
-    check_count("long needle", needles[COUNT].count, 1, __LINE__);
+    check_value("order 7 of May", needles[7].count, 1, __LINE__);
+    check_value("order 0 alone", needles[0].count, 1, __LINE__);
+    check_value("long needle", needles[COUNT].count, 1, __LINE__);
     const size_t blocks[] = {100, 4096};
     check_file("shared starts file", text, size, needles, COUNT + 1, blocks,
                sizeof blocks / sizeof blocks[0], __LINE__);
@@ -257,6 +245,5 @@ int main(void)
     test_missing_file();
     test_shared_starts();
     test_random();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary();
 }

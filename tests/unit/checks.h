@@ -1,0 +1,69 @@
+/*
+ * checks.h: the check counter and the SQLite fixture helpers that the
+ * unit tests of the erasure search share. Each test is one program that
+ * includes this header once.
+ */
+#ifndef LETHE_TEST_CHECKS_H
+#define LETHE_TEST_CHECKS_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+/* Count a check of `what` at `line` of `file`, and print it when it
+ * fails. */
+static inline void check_at(const char *file, const char *what, long actual,
+                     long expected, int line)
+{
+    if (actual == expected) {
+        passed++;
+        return;
+    }
+    failed++;
+    fprintf(stderr, "%s:%d: %s: expected %ld, got %ld\n", file, line, what,
+            expected, actual);
+}
+
+#define check_value(what, actual, expected, line)                           \
+    check_at(__FILE__, (what), (actual), (expected), (line))
+
+/* Print the counts and return the program's exit status. */
+static inline int check_summary(void)
+{
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
+
+static inline void exec_or_exit(sqlite3 *db, const char *sql)
+{
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "fixture: %s\n", sqlite3_errmsg(db));
+        exit(1);
+    }
+}
+
+/* Create a database at a fresh path made from the template `path`
+ * (ending in XXXXXX), with secure_delete on or off as asked: Debian's
+ * SQLite turns it on by default. */
+static inline sqlite3 *new_database(char *path, int secure_delete)
+{
+    int descriptor = mkstemp(path);
+    if (descriptor < 0) {
+        perror("mkstemp");
+        exit(1);
+    }
+    close(descriptor);
+    sqlite3 *db = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK) {
+        fprintf(stderr, "fixture: cannot open %s\n", path);
+        exit(1);
+    }
+    exec_or_exit(db, secure_delete ? "PRAGMA secure_delete = ON"
+                                   : "PRAGMA secure_delete = OFF");
+    return db;
+}
+
+#endif
