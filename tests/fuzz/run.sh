@@ -1,9 +1,9 @@
 #!/bin/sh
 # Build the libFuzzer harnesses with clang in build-fuzz/ and run each for
 # an equal share of SECONDS (default 30). The seed inputs are the bundled
-# policies and the hostile-script cases for the policy loader, and a few
-# dates for the date parser and a few C declarations for the plugin
-# signature parser. Inputs that reach new code are kept in
+# policies and the hostile-script cases for the policy loader, a few
+# dates for the date parser, a few C declarations for the plugin
+# signature parser and two small database files for the page reader. Inputs that reach new code are kept in
 # build-fuzz/corpus/NAME/ for the next run. A finding makes the script
 # exit non-zero and leaves its input in build-fuzz/.
 #   tests/fuzz/run.sh [SECONDS]
@@ -11,17 +11,17 @@
 set -eu
 cd "$(dirname "$0")/../.."
 seconds=${1:-30}
-share=$((seconds / 4))
+share=$((seconds / 5))
 [ "$share" -ge 1 ] || share=1
 build=build-fuzz
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DLETHE_FUZZ=ON \
   -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)" --target fuzz_policy fuzz_dates \
-  fuzz_criteria fuzz_signature
+  fuzz_criteria fuzz_signature fuzz_pages
 
 corpus="$build/corpus"
 mkdir -p "$corpus/policy" "$corpus/dates" "$corpus/criteria" \
-  "$corpus/signature"
+  "$corpus/signature" "$corpus/pages"
 cp scripts/policies/*.lua "$corpus/policy/"
 # The backtracking patterns would stall the loader, whose time limit is
 # off under libFuzzer.
@@ -40,8 +40,24 @@ printf 'int64_t add(int64_t a, int64_t b);' > "$corpus/signature/integers"
 printf 'lethe_idset *keep(const lethe_idset *set, double share)' \
   > "$corpus/signature/idset"
 
+# Databases of 512-byte pages: live rows, an overflow chain, deleted rows
+# in free space and on the freelist; the second in auto-vacuum mode.
+for vacuum in NONE FULL; do
+  seed="$corpus/pages/seed-$vacuum"
+  rm -f "$seed"
+  sqlite3 "$seed" "PRAGMA page_size = 512; PRAGMA auto_vacuum = $vacuum;
+    PRAGMA secure_delete = OFF;
+    CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT);
+    CREATE INDEX note_text ON note (text);
+    INSERT INTO note (text) VALUES ('Canary Value'), ('A'),
+      (printf('%.*c', 1500, 'x') || 'long value ' || 'end');
+    INSERT INTO note (text) SELECT printf('%080d', value)
+      FROM generate_series(1, 40);
+    DELETE FROM note WHERE id BETWEEN 10 AND 30 OR text = 'A';"
+done
+
 status=0
-for name in policy dates criteria signature; do
+for name in policy dates criteria signature pages; do
   echo "fuzz_$name: ${share} s"
   (cd "$build" && "./tests/fuzz/fuzz_$name" -max_total_time="$share" \
     -timeout=10 \
