@@ -11,13 +11,14 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
-/* Count the copies of `values[0, count)` in each of the `file_count`
- * files into residues[f * count + i], or 0 for a value that a live record
- * contains. A missing file counts as empty. files[0] is the database file
- * and files[1], if given, its WAL.
+/* Count the residues of `values[0, count)` in each of the `file_count`
+ * files into residues[f * count + i]: its copies, or 0 for a value that a
+ * live record contains. A missing file counts as empty. files[0] is the
+ * database file and files[1], if given, its WAL.
  *
  * When the WAL is missing or empty, the database file is read page by
- * page (page_scan.h), which finds the values inside live records. When
+ * page (page_scan.h): only copies outside live records count there, and
+ * the values inside live records are found on the way. When
  * the WAL has content, or page_scan cannot read the file, a second thread
  * counts the copies in the files instead. Meanwhile the calling thread,
  * which must own `db`, runs the queries `sqls` and searches their rows in

@@ -47,7 +47,18 @@ struct layout {
     uint32_t pages;  /* pages of the file, the last one maybe partial */
     unsigned char *dead; /* dead[p]: page p contains no live record */
     uint32_t *next;      /* next[p]: the link of overflow page p */
+    uint32_t *used; /* after the first pass: bytes used of each chain's
+                       last page, by page number (0 for other pages) */
 };
+
+/* The two passes over the file. The first searches only the bytes outside
+ * live records, which is where residues are, and counts the copies there.
+ * A value found there may still have a live copy, because SQLite leaves
+ * old copies of the records it moves. Such a copy is often on the same
+ * page as the live one (all nine on the benchmark database were), so the
+ * first pass looks there at once. The second pass searches the live records of the whole file
+ * for the values that are still open, and runs only when there are any. */
+enum pass { PASS_OUTSIDE, PASS_INSIDE };
 
 /* The rest of a record that continues on overflow pages. */
 struct chain {
@@ -71,6 +82,7 @@ struct cell {
 
 struct worker {
     struct layout *layout;
+    enum pass pass;
     const struct scan_needle *needles; /* all of them */
     size_t count;
     /* The needles still searched: those not yet found in a live record
@@ -80,9 +92,9 @@ struct worker {
     struct scan_needle *searched; /* copies, of needles[origin[k]] */
     size_t *origin;
     size_t searched_count;
-    size_t left; /* needles of the index that turned out live since */
+    size_t left; /* needles of the index found live since it was built */
     uint32_t first_page, end_page; /* the pages [first, end) to search */
-    long *counts;                  /* copies per needle */
+    long *counts;                  /* copies outside, per needle */
     unsigned char *live;           /* live[i]: found in a live record */
     struct chain *chains;
     size_t chain_count, chain_capacity;
@@ -90,6 +102,9 @@ struct worker {
     size_t pending_count, pending_capacity;
     /* The pages in the buffer: their types and cells. */
     uint32_t buffer_first; /* page number of the buffer's first page */
+    const unsigned char *buffer;
+    size_t search_from; /* buffer offset of the current search's start */
+    size_t outside_from; /* buffer offset where the outside bytes start */
     unsigned char *types;
     size_t *cells_from; /* cells of page j: cells[cells_from[j] ...] */
     struct cell *cells;
@@ -231,8 +246,8 @@ static int layout_open(struct layout *layout, const char *path, char **err)
     if (pages >= MAX_PAGES)
         return 0;
     layout->pages = (uint32_t)pages;
-    /* The size in the header holds when it was written with the change
-     * counter that the header has now. */
+    /* The size in the header is valid when it was written with the
+     * change counter that the header has now. */
     uint32_t database_pages = layout->pages;
     if (get4(header + 92) == get4(header + 24) && get4(header + 28) != 0 &&
         get4(header + 28) < database_pages)
@@ -264,6 +279,7 @@ static void layout_close(struct layout *layout)
         close(layout->descriptor);
     free(layout->dead);
     free(layout->next);
+    free(layout->used);
 }
 
 /* Sort cells by their start. SQLite writes a page's cells from its end
@@ -398,32 +414,71 @@ static int in_cell(const struct worker *worker, size_t j, uint32_t offset,
            offset + length <= worker->cells[low - 1].end;
 }
 
-/* The scan_index_find callback: count one copy and note whether it lies
- * in a live record. `at` counts from the start of the buffer, which starts
- * at page worker->buffer_first. */
-static void judge_copy(void *context, size_t k, size_t at)
+/* Mark needle `needle` live, so that the index drops it when rebuilt. */
+static void set_live(struct worker *worker, size_t needle)
+{
+    worker->live[needle] = 1;
+    worker->left++;
+}
+
+/* Whether bytes[0, size) contain needle[0, length). */
+static int contains(const unsigned char *bytes, size_t size,
+                    const char *needle, size_t length)
+{
+    const unsigned char *at = bytes, *end = bytes + size;
+    while (length <= (size_t)(end - at)) {
+        at = memchr(at, (unsigned char)needle[0],
+                    (size_t)(end - at) - length + 1);
+        if (!at)
+            return 0;
+        if (memcmp(at, needle, length) == 0)
+            return 1;
+        at++;
+    }
+    return 0;
+}
+
+/* Whether a cell of page j of the buffer contains needle `needle`. */
+static int on_page(const struct worker *worker, size_t j, size_t needle)
+{
+    const struct scan_needle *value = &worker->needles[needle];
+    const unsigned char *page =
+        worker->buffer + j * (size_t)worker->layout->page_size;
+    for (size_t c = worker->cells_from[j]; c < worker->cells_from[j + 1];
+         c++) {
+        const struct cell *cell = &worker->cells[c];
+        if (contains(page + cell->start, cell->end - cell->start,
+                     value->bytes, value->length))
+            return 1;
+    }
+    return 0;
+}
+
+/* The scan_index_find callback of the first pass: count a copy that
+ * overlaps bytes outside live records. `at` counts from
+ * worker->search_from. */
+static void judge_outside(void *context, size_t k, size_t at)
 {
     struct worker *worker = context;
     size_t needle = worker->origin[k];
+    size_t position = worker->search_from + at;
+    uint32_t length = (uint32_t)worker->needles[needle].length;
+    if (position + length <= worker->outside_from)
+        return; /* inside the live bytes before the outside ones */
     worker->counts[needle]++;
     if (worker->live[needle])
         return;
     uint32_t page_size = worker->layout->page_size;
-    size_t j = at / page_size;
-    uint32_t offset = (uint32_t)(at % page_size);
-    uint32_t length = (uint32_t)worker->needles[needle].length;
-    if ((uint64_t)offset + length > worker->layout->usable)
-        return;
-    int live = 0;
+    size_t j = position / page_size;
+    uint32_t offset = (uint32_t)(position % page_size);
     switch (worker->types[j]) {
     case PAGE_BTREE:
-        live = in_cell(worker, j, offset, length);
-        break;
-    case PAGE_OVERFLOW:
-        live = offset >= 4;
+        if (on_page(worker, j, needle))
+            set_live(worker, needle);
         break;
     case PAGE_OVERFLOW_LAST:
-        if (offset >= 4) {
+        if (offset >= 4 &&
+            (uint64_t)offset + length <= worker->layout->usable) {
             GROW(worker->pending, worker->pending_count,
                  worker->pending_capacity);
             worker->pending[worker->pending_count++] = (struct end_copy){
@@ -434,10 +489,40 @@ static void judge_copy(void *context, size_t k, size_t at)
     default:
         break;
     }
-    if (live) {
-        worker->live[needle] = 1;
-        worker->left++;
+}
+
+/* The scan_index_find callback of the second pass: note a copy inside a
+ * live record. `at` counts from the start of the buffer. */
+static void judge_inside(void *context, size_t k, size_t at)
+{
+    struct worker *worker = context;
+    size_t needle = worker->origin[k];
+    if (worker->live[needle])
+        return;
+    const struct layout *layout = worker->layout;
+    size_t j = at / layout->page_size;
+    uint32_t offset = (uint32_t)(at % layout->page_size);
+    uint32_t length = (uint32_t)worker->needles[needle].length;
+    uint32_t page = worker->buffer_first + (uint32_t)j;
+    if ((uint64_t)offset + length > layout->usable)
+        return;
+    int live = 0;
+    switch (worker->types[j]) {
+    case PAGE_BTREE:
+        live = in_cell(worker, j, offset, length);
+        break;
+    case PAGE_OVERFLOW:
+        live = offset >= 4;
+        break;
+    case PAGE_OVERFLOW_LAST:
+        live = offset >= 4 &&
+               (uint64_t)offset + length <= 4 + (uint64_t)layout->used[page];
+        break;
+    default:
+        break;
     }
+    if (live)
+        set_live(worker, needle);
 }
 
 /* Index the needles that are not known to be live. */
@@ -460,6 +545,87 @@ static void index_unknown(struct worker *worker)
     worker->left = 0;
 }
 
+/* Search the buffer's bytes [from, to), which lie outside live records,
+ * and the copies that end in them. `size` bytes of the buffer can be
+ * read; `*searched_to` is where the last search's starts ended. */
+static void search_outside(struct worker *worker, size_t from, size_t to,
+                           size_t size, size_t *searched_to)
+{
+    size_t longest = scan_index_longest(worker->index);
+    size_t start = from > longest ? from - longest + 1 : 0;
+    if (start < *searched_to)
+        start = *searched_to;
+    worker->search_from = start;
+    worker->outside_from = from;
+    scan_index_find(worker->index, (const char *)worker->buffer + start,
+                    size - start, to - start, judge_outside, worker);
+    *searched_to = to;
+}
+
+/* Stretches of the buffer outside live records, joined while they
+ * touch, so that each joined stretch is searched once. */
+struct stretches {
+    struct worker *worker;
+    size_t from, to;   /* the stretch being joined */
+    size_t size;       /* bytes of the buffer that can be read */
+    size_t searched_to;
+};
+
+static void add_stretch(struct stretches *stretches, size_t from, size_t to)
+{
+    if (to <= from)
+        return;
+    if (stretches->to == from) {
+        stretches->to = to;
+        return;
+    }
+    if (stretches->to > stretches->from)
+        search_outside(stretches->worker, stretches->from, stretches->to,
+                       stretches->size, &stretches->searched_to);
+    stretches->from = from;
+    stretches->to = to;
+}
+
+/* Search the bytes of the buffer's `pages` pages (the last one ending at
+ * `limit`) that lie outside live records: all of a page without them,
+ * the bytes around the cells of a b-tree page, the link of an overflow
+ * page, and all of the last page of a chain, whose used part is known
+ * only at the end. */
+static void search_pages_outside(struct worker *worker, uint32_t pages,
+                                 size_t limit, size_t size)
+{
+    const struct layout *layout = worker->layout;
+    size_t page_size = layout->page_size;
+    struct stretches stretches = {.worker = worker, .size = size};
+    for (uint32_t j = 0; j < pages; j++) {
+        size_t base = (size_t)j * page_size;
+        size_t end = base + page_size < limit ? base + page_size : limit;
+        switch (worker->types[j]) {
+        case PAGE_BTREE: {
+            size_t at = base;
+            for (size_t c = worker->cells_from[j];
+                 c < worker->cells_from[j + 1]; c++) {
+                add_stretch(&stretches, at, base + worker->cells[c].start);
+                if (base + worker->cells[c].end > at)
+                    at = base + worker->cells[c].end;
+            }
+            add_stretch(&stretches, at, end);
+            break;
+        }
+        case PAGE_OVERFLOW:
+            add_stretch(&stretches, base, base + 4);
+            add_stretch(&stretches, base + layout->usable, end);
+            break;
+        default:
+            add_stretch(&stretches, base, end);
+            break;
+        }
+    }
+    if (stretches.to > stretches.from)
+        search_outside(worker, stretches.from, stretches.to, size,
+                       &stretches.searched_to);
+}
+
 static void *search_part(void *argument)
 {
     struct worker *worker = argument;
@@ -470,10 +636,12 @@ static void *search_part(void *argument)
     size_t longest = scan_index_longest(worker->index);
     size_t overlap = longest > 0 ? longest - 1 : 0;
     unsigned char *buffer = util_malloc(per_read * page_size + overlap);
+    worker->buffer = buffer;
     worker->types = util_malloc(per_read);
     worker->cells_from = util_malloc((per_read + 1) *
                                      sizeof *worker->cells_from);
-    for (uint32_t first = worker->first_page; first < worker->end_page;
+    for (uint32_t first = worker->first_page;
+         first < worker->end_page && worker->searched_count > 0;
          first += (uint32_t)per_read) {
         uint32_t count = worker->end_page - first;
         if (count > per_read)
@@ -507,9 +675,13 @@ static void *search_part(void *argument)
                              : page_size));
         }
         worker->cells_from[count] = worker->cell_count;
-        scan_index_find(worker->index, (const char *)buffer,
-                        (size_t)(end - offset), (size_t)(limit - offset),
-                        judge_copy, worker);
+        if (worker->pass == PASS_OUTSIDE)
+            search_pages_outside(worker, count, (size_t)(limit - offset),
+                                 (size_t)(end - offset));
+        else
+            scan_index_find(worker->index, (const char *)buffer,
+                            (size_t)(end - offset), (size_t)(limit - offset),
+                            judge_inside, worker);
         if (worker->left * 8 > worker->searched_count)
             index_unknown(worker);
     }
@@ -545,6 +717,71 @@ static uint32_t *chain_ends(const struct layout *layout,
     return used;
 }
 
+static void free_workers(struct worker *workers, int threads)
+{
+    for (int w = 0; w < threads; w++) {
+        free(workers[w].counts);
+        free(workers[w].live);
+        scan_index_free(workers[w].index);
+        free(workers[w].searched);
+        free(workers[w].origin);
+        free(workers[w].chains);
+        free(workers[w].pending);
+        free(workers[w].types);
+        free(workers[w].cells_from);
+        free(workers[w].cells);
+        free(workers[w].err);
+    }
+    free(workers);
+}
+
+/* Run `pass` on `threads` threads, each on its part of the file, with
+ * the needles that live[] does not mark. Returns the workers, whose
+ * counts and live flags hold the results (free them with free_workers),
+ * and sets *status to 0, or to -1 with *err set. */
+static struct worker *run_pass(struct layout *layout, enum pass pass,
+                               const struct scan_needle *needles,
+                               size_t count, const unsigned char *live,
+                               int threads, const char *path, int *status,
+                               char **err)
+{
+    struct worker *workers = util_malloc((size_t)threads * sizeof *workers);
+    pthread_t *ids = util_malloc((size_t)threads * sizeof *ids);
+    int *started = util_malloc((size_t)threads * sizeof *started);
+    size_t size = count ? count : 1;
+    for (int w = 0; w < threads; w++) {
+        struct worker *worker = &workers[w];
+        memset(worker, 0, sizeof *worker);
+        worker->layout = layout;
+        worker->pass = pass;
+        worker->needles = needles;
+        worker->count = count;
+        worker->first_page =
+            1 + (uint32_t)((uint64_t)layout->pages * (uint64_t)w / threads);
+        worker->end_page = 1 + (uint32_t)((uint64_t)layout->pages *
+                                          (uint64_t)(w + 1) / threads);
+        worker->counts = util_malloc(size * sizeof *worker->counts);
+        memset(worker->counts, 0, size * sizeof *worker->counts);
+        worker->live = util_malloc(size);
+        memcpy(worker->live, live, size);
+        started[w] = w > 0 && pthread_create(&ids[w], NULL, search_part,
+                                             worker) == 0;
+    }
+    for (int w = 0; w < threads; w++)
+        if (!started[w])
+            search_part(&workers[w]);
+    for (int w = 1; w < threads; w++)
+        if (started[w])
+            pthread_join(ids[w], NULL);
+    *status = 0;
+    for (int w = 0; w < threads && *status == 0; w++)
+        if (workers[w].status != 0)
+            *status = util_fail(err, "%s: %s", path, workers[w].err);
+    free(ids);
+    free(started);
+    return workers;
+}
+
 int page_scan(const char *path, struct scan_needle *needles, size_t count,
               int threads, char **err)
 {
@@ -560,74 +797,56 @@ int page_scan(const char *path, struct scan_needle *needles, size_t count,
     uint32_t min_part = READ_SIZE / layout.page_size;
     if ((uint32_t)threads > layout.pages / min_part + 1)
         threads = (int)(layout.pages / min_part + 1);
-    struct worker *workers = util_malloc((size_t)threads * sizeof *workers);
-    pthread_t *ids = util_malloc((size_t)threads * sizeof *ids);
-    int *started = util_malloc((size_t)threads * sizeof *started);
-    for (int w = 0; w < threads; w++) {
-        struct worker *worker = &workers[w];
-        memset(worker, 0, sizeof *worker);
-        worker->layout = &layout;
-        worker->needles = needles;
-        worker->count = count;
-        worker->first_page =
-            1 + (uint32_t)((uint64_t)layout.pages * (uint64_t)w / threads);
-        worker->end_page = 1 + (uint32_t)((uint64_t)layout.pages *
-                                          (uint64_t)(w + 1) / threads);
-        worker->counts = util_malloc((count ? count : 1) * sizeof(long));
-        memset(worker->counts, 0, (count ? count : 1) * sizeof(long));
-        worker->live = util_malloc(count ? count : 1);
-        memset(worker->live, 0, count ? count : 1);
-        started[w] = w > 0 && pthread_create(&ids[w], NULL, search_part,
-                                             worker) == 0;
-    }
-    for (int w = 0; w < threads; w++)
-        if (!started[w])
-            search_part(&workers[w]);
-    for (int w = 1; w < threads; w++)
-        if (started[w])
-            pthread_join(ids[w], NULL);
-    status = 1;
-    for (int w = 0; w < threads && status == 1; w++)
-        if (workers[w].status != 0)
-            status = util_fail(err, "%s: %s", path, workers[w].err);
-    if (status == 1) {
-        uint32_t *used = chain_ends(&layout, workers, threads);
-        unsigned char *live = workers[0].live;
-        for (size_t i = 0; i < count; i++)
-            needles[i].count = 0;
+    size_t size = count ? count : 1;
+    unsigned char *live = util_malloc(size);
+    memset(live, 0, size);
+    long *outside = util_malloc(size * sizeof *outside);
+    memset(outside, 0, size * sizeof *outside);
+
+    struct worker *workers = run_pass(&layout, PASS_OUTSIDE, needles, count,
+                                      live, threads, path, &status, err);
+    if (status == 0) {
+        layout.used = chain_ends(&layout, workers, threads);
         for (int w = 0; w < threads; w++) {
             for (size_t i = 0; i < count; i++) {
-                needles[i].count += workers[w].counts[i];
+                outside[i] += workers[w].counts[i];
                 live[i] |= workers[w].live[i];
             }
             for (size_t p = 0; p < workers[w].pending_count; p++) {
                 const struct end_copy *copy = &workers[w].pending[p];
                 if ((uint64_t)copy->offset + copy->length <=
-                    4 + (uint64_t)used[copy->page])
+                    4 + (uint64_t)layout.used[copy->page])
                     live[copy->needle] = 1;
             }
         }
-        for (size_t i = 0; i < count; i++)
-            if (live[i])
-                needles[i].count = 0;
-        free(used);
     }
-    for (int w = 0; w < threads; w++) {
-        free(workers[w].counts);
-        free(workers[w].live);
-        scan_index_free(workers[w].index);
-        free(workers[w].searched);
-        free(workers[w].origin);
-        free(workers[w].chains);
-        free(workers[w].pending);
-        free(workers[w].types);
-        free(workers[w].cells_from);
-        free(workers[w].cells);
-        free(workers[w].err);
+    free_workers(workers, threads);
+
+    /* The values with copies outside live records and no live copy found
+     * yet: only they need the second pass. Every other value is left out
+     * of it, and one without copies outside needs no count. */
+    int open = 0;
+    for (size_t i = 0; i < count && status == 0; i++) {
+        if (outside[i] == 0)
+            live[i] = 1;
+        open |= !live[i];
     }
-    free(workers);
-    free(ids);
-    free(started);
+    unsigned char *known = NULL;
+    if (status == 0 && open) {
+        known = util_malloc(size);
+        memcpy(known, live, size);
+        workers = run_pass(&layout, PASS_INSIDE, needles, count, known,
+                           threads, path, &status, err);
+        for (int w = 0; w < threads && status == 0; w++)
+            for (size_t i = 0; i < count; i++)
+                live[i] |= workers[w].live[i];
+        free_workers(workers, threads);
+    }
+    for (size_t i = 0; i < count && status == 0; i++)
+        needles[i].count = live[i] ? 0 : outside[i];
+    free(known);
+    free(live);
+    free(outside);
     layout_close(&layout);
-    return status;
+    return status == 0 ? 1 : -1;
 }

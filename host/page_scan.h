@@ -10,15 +10,15 @@
 
 #include <stddef.h>
 
-/* Count the copies of each needle in the database file at `path` into
- * its count, or set the count to 0 when one of its copies lies inside a
+/* Count the copies of each needle in the database file at `path` that
+ * lie, at least in part, outside live records (on freelist pages, in the
+ * free space of b-tree pages, past the end of the database) into its
+ * count. The count is 0 instead when a copy of the needle lies inside a
  * live record: a cell of a b-tree page or the used part of an overflow
- * page. The other copies of a live value are left out too, because
- * SQLite leaves old copies of the records it moves in free space and on
- * freelist pages. So a count above 0 means that only copies outside live
- * records remain: on freelist pages, in free space, past the end of the
- * database or across two pages. `threads` threads (at least 1) search
- * parts of the file at once.
+ * page. The copies outside of such a live value are left out because
+ * SQLite leaves old copies of the records it moves in free space, even
+ * with secure_delete on. `threads` threads (at least 1) search parts of
+ * the file at once.
  *
  * The file must be a committed database with no WAL content, so that its
  * pages are the database. Returns 1 when the counts are set. Returns 0

@@ -5,8 +5,8 @@
  * tests/fuzz/run.sh builds and runs it with the other harnesses, seeded
  * with small real database files. The input is written to a file and
  * searched for three values. page_scan must return 1, 0 or -1 with a
- * message, never crash or hang, and each value's count must be 0 (a
- * live record contains it) or its number of copies in the input.
+ * message, never crash or hang, and no value's count may exceed its
+ * number of copies in the input.
  */
 #include "page_scan.h"
 
@@ -53,8 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (status != -1 && status != 0 && status != 1)
         abort();
     for (int i = 0; status == 1 && i < 3; i++)
-        if (needles[i].count != 0 &&
-            needles[i].count != copies(data, size, texts[i]))
+        if (needles[i].count < 0 ||
+            needles[i].count > copies(data, size, texts[i]))
             abort();
     free(err);
     return 0;
