@@ -170,17 +170,53 @@ static int processors(void)
     return online > MAX_THREADS ? MAX_THREADS : (int)online;
 }
 
+/* The root pages of SQLite's own tables (sqlite_stat1, sqlite_stat4,
+ * sqlite_sequence) in `db`, into *roots (free it). Returns their number,
+ * or -1 with *err set. */
+static long internal_roots(sqlite3 *db, uint32_t **roots, char **err)
+{
+    static const char sql[] =
+        "SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND "
+        "name LIKE 'sqlite!_%' ESCAPE '!' AND rootpage > 0";
+    sqlite3_stmt *statement = NULL;
+    *roots = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) != SQLITE_OK)
+        return util_fail(err, "%s", sqlite3_errmsg(db));
+    size_t count = 0, capacity = 0;
+    int status;
+    while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
+        if (count == capacity) {
+            capacity = capacity ? capacity * 2 : 8;
+            *roots = util_realloc(*roots, capacity * sizeof **roots);
+        }
+        (*roots)[count++] = (uint32_t)sqlite3_column_int64(statement, 0);
+    }
+    sqlite3_finalize(statement);
+    if (status != SQLITE_DONE) {
+        free(*roots);
+        *roots = NULL;
+        return util_fail(err, "%s", sqlite3_errmsg(db));
+    }
+    return (long)count;
+}
+
 /* The page search of the database file, then the other files, where
  * every copy is a residue. Returns 1, 0 when the page search does not
  * apply, or -1 with *err set. */
-static int scan_pages(const char *const *files, size_t file_count,
-                      const struct scan_needle *values, size_t count,
-                      long *residues, char **err)
+static int scan_pages(sqlite3 *db, const char *const *files,
+                      size_t file_count, const struct scan_needle *values,
+                      size_t count, long *residues, char **err)
 {
     if (file_count < 1 || (file_count > 1 && !empty_file(files[1])))
         return 0;
+    uint32_t *roots;
+    long root_count = internal_roots(db, &roots, err);
+    if (root_count < 0)
+        return -1;
     struct scan_needle *needles = copy_needles(values, count);
-    int status = page_scan(files[0], needles, count, processors(), err);
+    int status = page_scan(files[0], needles, count, roots,
+                           (size_t)root_count, processors(), err);
+    free(roots);
     for (size_t f = 0; f < file_count && status == 1; f++) {
         if (f > 0 &&
             scan_file(files[f], needles, count, err) != 0)
@@ -197,7 +233,8 @@ int erasure_scan(sqlite3 *db, const char *const *files, size_t file_count,
                  const struct scan_needle *values, size_t count,
                  long *residues, char **err)
 {
-    int status = scan_pages(files, file_count, values, count, residues, err);
+    int status =
+        scan_pages(db, files, file_count, values, count, residues, err);
     if (status != 0)
         return status == 1 ? 0 : -1;
     if (!sqls)

@@ -316,53 +316,162 @@ static uint32_t local_bytes(const struct layout *layout, int type,
     return (uint32_t)(kept <= most ? kept : least);
 }
 
+/* The layout of a b-tree page's header. */
+struct btree_header {
+    int type;          /* 2, 5, 10 or 13 */
+    uint32_t pointers; /* offset of the cell pointer array */
+    uint32_t cells;    /* number of cells */
+    uint32_t content;  /* where the cells may start */
+};
+
+/* Read the header of the b-tree page `data`, which starts at `at`.
+ * Returns 0 when it does not parse. */
+static int read_header(const struct layout *layout, const unsigned char *data,
+                       uint32_t at, struct btree_header *header)
+{
+    header->type = data[at];
+    int interior = header->type == 2 || header->type == 5;
+    header->pointers = at + (interior ? 12 : 8);
+    if (header->pointers > layout->usable)
+        return 0;
+    header->cells = get2(data + at + 3);
+    header->content = header->pointers + 2 * header->cells;
+    return header->content <= layout->usable;
+}
+
+/* Find the bytes [start, *end) of cell `i` of a b-tree page and, when its
+ * record continues on overflow pages, the first of them and the bytes
+ * there (else 0 and 0). Returns 0 when the cell does not parse. */
+static int read_cell(const struct layout *layout, const unsigned char *data,
+                     const struct btree_header *header, uint32_t i,
+                     uint32_t *start, uint32_t *end, struct chain *chain)
+{
+    uint32_t usable = layout->usable;
+    uint64_t payload, key;
+    *start = get2(data + header->pointers + 2 * i);
+    *end = *start;
+    *chain = (struct chain){0, 0};
+    if (*start < header->content || *start >= usable)
+        return 0;
+    if (header->type == 2 || header->type == 5)
+        *end += 4; /* the child page */
+    if (header->type == 5)
+        return get_varint(data, end, usable, &key);
+    if (!get_varint(data, end, usable, &payload) ||
+        (header->type == 13 && !get_varint(data, end, usable, &key)))
+        return 0;
+    uint32_t local = local_bytes(layout, header->type, payload);
+    if ((uint64_t)*end + local + (local < payload ? 4 : 0) > usable)
+        return 0;
+    *end += local;
+    if (local < payload) {
+        if (payload - local > UINT32_MAX)
+            return 0;
+        *chain = (struct chain){get4(data + *end), (uint32_t)(payload - local)};
+        *end += 4;
+    }
+    return 1;
+}
+
+/* Mark dead the overflow pages of `chain`. Returns 0 when the chain
+ * leaves the file. */
+static int mark_chain(struct layout *layout, struct chain chain)
+{
+    uint32_t page = chain.first, left = chain.bytes;
+    for (uint32_t steps = 0; left > 0; steps++) {
+        unsigned char link[4];
+        if (page == 0 || page > layout->pages || steps > layout->pages ||
+            read_at(layout->descriptor, link, sizeof link,
+                    (uint64_t)(page - 1) * layout->page_size) != 0)
+            return 0;
+        layout->dead[page] = 1;
+        if (left <= layout->usable - 4)
+            break;
+        left -= layout->usable - 4;
+        page = get4(link);
+    }
+    return 1;
+}
+
+/* Mark dead every page of the b-trees of SQLite's own tables: the schema,
+ * whose root is page 1, and the tables rooted at `roots`. Their records
+ * (statistics samples, the SQL of views) are no live copies of a value.
+ * Returns 0 when a tree does not parse. */
+static int mark_internal(struct layout *layout, const uint32_t *roots,
+                         size_t root_count)
+{
+    unsigned char *data = util_malloc(layout->page_size);
+    uint32_t *stack = NULL;
+    size_t depth = 0, capacity = 0, visits = 0;
+    for (size_t r = 0; r <= root_count; r++) {
+        GROW(stack, depth, capacity);
+        stack[depth++] = r == root_count ? 1 : roots[r];
+    }
+    int ok = 1;
+    while (ok && depth > 0) {
+        uint32_t page = stack[--depth];
+        if (page == 0 || page > layout->pages || visits++ > layout->pages) {
+            ok = 0;
+            break;
+        }
+        if (layout->dead[page])
+            continue; /* seen already */
+        uint32_t at = page == 1 ? HEADER_SIZE : 0;
+        struct btree_header header;
+        if (read_at(layout->descriptor, data, layout->page_size,
+                    (uint64_t)(page - 1) * layout->page_size) != 0 ||
+            (data[at] != 2 && data[at] != 5 && data[at] != 10 &&
+             data[at] != 13) ||
+            !read_header(layout, data, at, &header)) {
+            ok = 0;
+            break;
+        }
+        layout->dead[page] = 1;
+        int interior = header.type == 2 || header.type == 5;
+        if (interior) {
+            GROW(stack, depth, capacity);
+            stack[depth++] = get4(data + at + 8);
+        }
+        for (uint32_t i = 0; i < header.cells && ok; i++) {
+            uint32_t start, end;
+            struct chain chain;
+            ok = read_cell(layout, data, &header, i, &start, &end, &chain) &&
+                 (chain.bytes == 0 || mark_chain(layout, chain));
+            if (ok && interior) {
+                GROW(stack, depth, capacity);
+                stack[depth++] = get4(data + start);
+            }
+        }
+    }
+    free(stack);
+    free(data);
+    return ok;
+}
+
 /* Read the cells of the b-tree page `data` (whose header is at `at`) into
  * the worker's cell list, sorted, and note the records that continue on
  * overflow pages. Returns 0 when the page does not parse. */
 static int read_btree(struct worker *worker, const unsigned char *data,
                       uint32_t at)
 {
-    const struct layout *layout = worker->layout;
-    uint32_t usable = layout->usable;
-    int type = data[at];
-    int interior = type == 2 || type == 5;
-    uint32_t pointers = at + (interior ? 12 : 8);
-    if (pointers > usable)
-        return 0;
-    uint32_t cells = get2(data + at + 3);
-    uint32_t content = pointers + 2 * cells;
-    if (content > usable)
+    struct btree_header header;
+    if (!read_header(worker->layout, data, at, &header))
         return 0;
     size_t first_cell = worker->cell_count;
     size_t first_chain = worker->chain_count;
-    for (uint32_t i = 0; i < cells; i++) {
-        uint32_t start = get2(data + pointers + 2 * i);
-        uint32_t end = start;
-        uint64_t payload, key;
-        if (start < content || start >= usable)
-            goto malformed;
-        if (interior)
-            end += 4;
-        if (type == 5) {
-            if (!get_varint(data, &end, usable, &key))
-                goto malformed;
-        } else {
-            if (!get_varint(data, &end, usable, &payload) ||
-                (type == 13 && !get_varint(data, &end, usable, &key)))
-                goto malformed;
-            uint32_t local = local_bytes(layout, type, payload);
-            if ((uint64_t)end + local + (local < payload ? 4 : 0) > usable)
-                goto malformed;
-            end += local;
-            if (local < payload) {
-                if (payload - local > UINT32_MAX)
-                    goto malformed;
-                GROW(worker->chains, worker->chain_count,
-                     worker->chain_capacity);
-                worker->chains[worker->chain_count++] = (struct chain){
-                    get4(data + end), (uint32_t)(payload - local)};
-                end += 4;
-            }
+    for (uint32_t i = 0; i < header.cells; i++) {
+        uint32_t start, end;
+        struct chain chain;
+        if (!read_cell(worker->layout, data, &header, i, &start, &end,
+                       &chain)) {
+            worker->cell_count = first_cell;
+            worker->chain_count = first_chain;
+            return 0;
+        }
+        if (chain.bytes > 0) {
+            GROW(worker->chains, worker->chain_count,
+                 worker->chain_capacity);
+            worker->chains[worker->chain_count++] = chain;
         }
         GROW(worker->cells, worker->cell_count, worker->cell_capacity);
         worker->cells[worker->cell_count++] = (struct cell){start, end};
@@ -371,10 +480,6 @@ static int read_btree(struct worker *worker, const unsigned char *data,
         sort_cells(worker->cells + first_cell,
                    worker->cell_count - first_cell);
     return 1;
-malformed:
-    worker->cell_count = first_cell;
-    worker->chain_count = first_chain;
-    return 0;
 }
 
 /* Find the type of page `page`, whose bytes are `data` (`size` of them,
@@ -587,10 +692,10 @@ static void add_stretch(struct stretches *stretches, size_t from, size_t to)
 }
 
 /* Search the bytes of the buffer's `pages` pages (the last one ending at
- * `limit`) that lie outside live records: all of a page without them,
- * the bytes around the cells of a b-tree page, the link of an overflow
- * page, and all of the last page of a chain, whose used part is known
- * only at the end. */
+ * `limit`) that lie outside live records. These are all of a page
+ * without them, the bytes around the cells of a b-tree page, the link of
+ * an overflow page, and all of the last page of a chain, whose used part
+ * is known only at the end. */
 static void search_pages_outside(struct worker *worker, uint32_t pages,
                                  size_t limit, size_t size)
 {
@@ -783,10 +888,13 @@ static struct worker *run_pass(struct layout *layout, enum pass pass,
 }
 
 int page_scan(const char *path, struct scan_needle *needles, size_t count,
-              int threads, char **err)
+              const uint32_t *roots, size_t root_count, int threads,
+              char **err)
 {
     struct layout layout;
     int status = layout_open(&layout, path, err);
+    if (status == 1 && !mark_internal(&layout, roots, root_count))
+        status = 0;
     if (status != 1) {
         layout_close(&layout);
         return status;

@@ -9,6 +9,7 @@
 #include "scan.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Count the copies of each needle in the database file at `path` that
  * lie, at least in part, outside live records (on freelist pages, in the
@@ -17,16 +18,20 @@
  * live record: a cell of a b-tree page or the used part of an overflow
  * page. The copies outside of such a live value are left out because
  * SQLite leaves old copies of the records it moves in free space, even
- * with secure_delete on. `threads` threads (at least 1) search parts of
- * the file at once.
+ * with secure_delete on. The records of SQLite's own tables are not live:
+ * the schema, whose root is page 1, and the tables whose root pages are
+ * `roots[0, root_count)` (sqlite_stat1, sqlite_stat4, ...). `threads`
+ * threads (at least 1) search parts of the file at once.
  *
  * The file must be a committed database with no WAL content, so that its
  * pages are the database. Returns 1 when the counts are set. Returns 0
  * when this search cannot read the file's layout: not a database, a text
- * encoding other than UTF-8, 2^25 pages or more, or a freelist that does
- * not parse. The caller must then check some other way. Returns -1 with
- * *err set (free it) when the file cannot be read. */
+ * encoding other than UTF-8, 2^25 pages or more, or a freelist or a tree
+ * of SQLite's own tables that does not parse. The caller must then check
+ * some other way. Returns -1 with *err set (free it) when the file cannot
+ * be read. */
 int page_scan(const char *path, struct scan_needle *needles, size_t count,
-              int threads, char **err);
+              const uint32_t *roots, size_t root_count, int threads,
+              char **err);
 
 #endif

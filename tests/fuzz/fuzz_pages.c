@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         needles[i] = (struct scan_needle){texts[i], strlen(texts[i]), -1};
     char *err = NULL;
     int threads = size > 0 && (data[size - 1] & 1) ? 2 : 1;
-    int status = page_scan(path, needles, 3, threads, &err);
+    int status = page_scan(path, needles, 3, NULL, 0, threads, &err);
     if (status == -1 && err == NULL)
         abort();
     if (status != -1 && status != 0 && status != 1)

@@ -102,6 +102,41 @@ static void test_rows(void)
     remove_fixture(db, path);
 }
 
+/* A value in a statistics table that SQLite keeps (sqlite_stat4, made
+ * here by renaming a table, because Debian's SQLite has no STAT4) is no
+ * live copy: it counts as a residue. */
+static void test_statistics(void)
+{
+    char path[] = "/tmp/lethe-test-erasure-scan-XXXXXX";
+    sqlite3 *db = new_database(path, 1);
+    exec_or_exit(db, "CREATE TABLE x (tbl, idx, neq, nlt, ndlt, sample);"
+                     "INSERT INTO x VALUES ('t', 'i', '1', '1', '1', "
+                     "'Canary In Stat4');"
+                     "PRAGMA writable_schema = ON;"
+                     "UPDATE sqlite_schema SET name = 'sqlite_stat4', "
+                     "tbl_name = 'sqlite_stat4', sql = 'CREATE TABLE "
+                     "sqlite_stat4(tbl, idx, neq, nlt, ndlt, sample)' "
+                     "WHERE name = 'x';"
+                     "PRAGMA writable_schema = OFF;");
+    sqlite3_close(db);
+    if (sqlite3_open(path, &db) != SQLITE_OK) {
+        fprintf(stderr, "fixture: cannot open %s\n", path);
+        exit(1);
+    }
+    const char *files[] = {path};
+    const char *sqls[] = {"SELECT sample FROM sqlite_stat4"};
+    struct scan_needle values[] = {needle("Canary In Stat4")};
+    long counts[1];
+    char *err = NULL;
+    check_value("status", erasure_scan(db, files, 1, sqls, 1, values, 1,
+                                       counts, &err),
+                0, __LINE__);
+    check_value("no message", err == NULL, 1, __LINE__);
+    free(err);
+    check_value("value in sqlite_stat4", counts[0], 1, __LINE__);
+    remove_fixture(db, path);
+}
+
 /* Run erasure_scan for one value on `files` and `sql`, and check that it
  * fails with a message that contains `expected`. */
 static void check_failure(const char *what, sqlite3 *db,
@@ -141,6 +176,7 @@ int main(void)
 {
     test_pages();
     test_rows();
+    test_statistics();
     test_failures();
     return check_summary();
 }

@@ -1,15 +1,18 @@
 /*
  * test_page_scan.c: page_scan on real SQLite files. Each case plants
- * canary values, counts their raw copies in the file with a plain search
- * as the independent reference, and checks which copies page_scan
- * counts as residues: none inside live records (cells, overflow chains),
- * each one on freelist pages, in free space and past the database's end.
+ * canary values and counts their raw copies in the file with a plain
+ * search, the independent reference. Then it checks which copies
+ * page_scan counts as residues. A value with a copy inside a live record
+ * (a cell, an overflow chain) counts none. Each copy on freelist pages,
+ * in free space, past the database's end or in SQLite's own tables
+ * counts.
  */
 #include "page_scan.h"
 
 #include "checks.h"
 
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,22 +40,30 @@ static long raw_count(const char *path, const char *text)
     return count;
 }
 
-/* page_scan's residues of `texts`, with `threads` threads. Returns the
- * status; counts[i] gets the residues of texts[i]. */
-static int residues(const char *path, const char *const *texts, size_t count,
-                    int threads, long *counts)
+/* page_scan's residues of `texts`, with `threads` threads and the roots
+ * of SQLite's own tables `roots`. Returns the status; counts[i] gets the
+ * residues of texts[i]. */
+static int residues_with_roots(const char *path, const char *const *texts,
+                               size_t count, const uint32_t *roots,
+                               size_t root_count, int threads, long *counts)
 {
     struct scan_needle needles[8];
     for (size_t i = 0; i < count; i++)
         needles[i] = (struct scan_needle){texts[i], strlen(texts[i]), -1};
     char *err = NULL;
-    int status = page_scan(path, needles, count, threads, &err);
+    int status = page_scan(path, needles, count, roots, root_count, threads, &err);
     if (err)
         fprintf(stderr, "page_scan: %s\n", err);
     free(err);
     for (size_t i = 0; i < count; i++)
         counts[i] = needles[i].count;
     return status;
+}
+
+static int residues(const char *path, const char *const *texts, size_t count,
+                    int threads, long *counts)
+{
+    return residues_with_roots(path, texts, count, NULL, 0, threads, counts);
 }
 
 /* Filler rows of `rows` texts of 200 bytes, to make many pages. */
@@ -206,6 +217,47 @@ static void test_past_the_end(void)
     remove(path);
 }
 
+/* The records of SQLite's own tables are no live copies: a value in the
+ * SQL of a view counts, and so does one in a table whose root is passed
+ * as one of SQLite's own (as sqlite_stat4 would be). */
+static void test_internal_tables(void)
+{
+    char path[] = "/tmp/lethe-test-page-scan-XXXXXX";
+    sqlite3 *db = new_database(path, 1);
+    exec_or_exit(db, "CREATE TABLE stats (sample TEXT);"
+                     "INSERT INTO stats VALUES ('Canary In Stats');"
+                     "CREATE TABLE note (text TEXT);"
+                     "INSERT INTO note VALUES ('Canary Live Note');"
+                     "CREATE VIEW watched AS SELECT * FROM note WHERE "
+                     "text = 'Canary In Schema';");
+    sqlite3_stmt *statement = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_schema WHERE "
+                               "name = 'stats'", -1, &statement,
+                           NULL) != SQLITE_OK ||
+        sqlite3_step(statement) != SQLITE_ROW) {
+        fprintf(stderr, "fixture: %s\n", sqlite3_errmsg(db));
+        exit(1);
+    }
+    uint32_t root = (uint32_t)sqlite3_column_int(statement, 0);
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+
+    const char *texts[] = {"Canary In Schema", "Canary In Stats",
+                           "Canary Live Note"};
+    for (int i = 0; i < 3; i++)
+        check_value(texts[i], raw_count(path, texts[i]), 1, __LINE__);
+    long counts[3];
+    check_value("status", residues_with_roots(path, texts, 3, &root, 1, 2,
+                                              counts),
+                1, __LINE__);
+    check_value("value in the schema", counts[0], 1, __LINE__);
+    check_value("value in an own table", counts[1], 1, __LINE__);
+    check_value("value in a user table", counts[2], 0, __LINE__);
+    check_value("status", residues(path, texts, 3, 1, counts), 1, __LINE__);
+    check_value("the same table as a user table", counts[1], 0, __LINE__);
+    remove(path);
+}
+
 /* Files that page_scan does not read return 0, a missing one -1. */
 static void test_other_files(void)
 {
@@ -226,7 +278,7 @@ static void test_other_files(void)
     remove(path);
     struct scan_needle needle = {"Canary", 6, 0};
     char *err = NULL;
-    check_value("missing file", page_scan(path, &needle, 1, 1, &err), -1,
+    check_value("missing file", page_scan(path, &needle, 1, NULL, 0, 1, &err), -1,
                 __LINE__);
     check_value("message names the file",
                 err != NULL && strstr(err, path) != NULL, 1, __LINE__);
@@ -238,6 +290,7 @@ int main(void)
     test_live_and_residues();
     test_secure_delete();
     test_past_the_end();
+    test_internal_tables();
     test_other_files();
     return check_summary();
 }
