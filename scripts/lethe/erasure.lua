@@ -218,7 +218,7 @@ local function needles(values)
   return list, owners, distinct
 end
 
--- After the commit: checkpoint and truncate the WAL, optionally VACUUM,
+-- After the commit: optionally VACUUM, checkpoint and truncate the WAL,
 -- then search the database files for the erased values. Returns a report
 -- { files = {...}, values = n, residues = { { file, count } }, verified }.
 function erasure.finish(db, values, vacuum)
@@ -226,11 +226,12 @@ function erasure.finish(db, values, vacuum)
   local result = { files = {}, values = 0, residues = {},
                    verified = true }
   -- The run is committed by now: a failure here leaves the erasure
-  -- unverified, it does not undo the run.
+  -- unverified, it does not undo the run. In WAL mode the VACUUM writes
+  -- the rebuilt database to the WAL, so the checkpoint comes after it.
   local ok, message = pcall(function()
+    if vacuum then db:script("VACUUM") end
     local mode = db:scalar("PRAGMA journal_mode")
     if mode == "wal" then db:scalar("PRAGMA wal_checkpoint(TRUNCATE)") end
-    if vacuum then db:script("VACUUM") end
   end)
   if not ok then
     result.verified = false

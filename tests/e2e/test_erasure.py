@@ -266,6 +266,60 @@ class AdjacentColumnsTest(lt.LetheTestCase):
                          "the live address should be the one copy left")
 
 
+# Person 30's e-mail address, as the email table stores it.
+ERASED_ADDRESS = gh.CANARIES["email"] + "@example.org"
+
+
+def plant_old_copy(db, text):
+    """Leave `text` in the free space of a page, as a delete without
+    secure_delete does."""
+    connection = lt.connect(db)
+    try:
+        connection.executescript(f"""
+            PRAGMA secure_delete = OFF;
+            CREATE TABLE scratch (note TEXT);
+            INSERT INTO scratch VALUES ('{text}');
+            DELETE FROM scratch;
+        """)
+    finally:
+        connection.close()
+
+
+class OldCopyTest(lt.LetheTestCase):
+    """A copy of an erased value that an earlier delete without
+    secure_delete left in free space is a residue: the check reports it,
+    and --vacuum removes it, in rollback and in WAL mode."""
+
+    def apply(self, journal_mode, *extra):
+        folder = lt.temporary_folder(self)
+        db = templates.copy("guard", folder)
+        gh.add_canaries(db)
+        lt.query(db, f"PRAGMA journal_mode = {journal_mode}")
+        plant_old_copy(db, ERASED_ADDRESS)
+        self.assertEqual(file_count(db, ERASED_ADDRESS), 2,
+                         "the fixture needs a live and an old copy")
+        policy = lt.write_file(folder, "erase.lua", POLICY)
+        digest = gh.plan_json(policy, db)["short_digest"]
+        return db, gh.apply_policy(policy, db, digest, *extra)
+
+    def test_old_copy_reported(self):
+        for mode in ("delete", "wal"):
+            with self.subTest(journal_mode=mode):
+                db, result = self.apply(mode)
+                self.assert_exit(result, 1)
+                self.assert_stderr_contains(
+                    result, "Erasure NOT verified: copies of erased values "
+                    f"remain (1 in {db})")
+
+    def test_vacuum_removes_old_copy(self):
+        for mode in ("delete", "wal"):
+            with self.subTest(journal_mode=mode):
+                db, result = self.apply(mode, "--vacuum")
+                self.assert_exit(result, 0)
+                self.assert_stderr_contains(result, "Erasure verified")
+                self.assertEqual(file_count(db, ERASED_ADDRESS), 0)
+
+
 del ErasureCase
 
 if __name__ == "__main__":
