@@ -17,8 +17,8 @@ local erasure = {}
 
 local quote = util.quote
 
--- Values shorter than this are left out of the search: a short name such
--- as "Ann" also occurs inside unrelated text.
+-- Values shorter than this many bytes are left out of the search: a
+-- short name such as "Ann" also occurs inside unrelated text.
 erasure.minimum_length = 5
 
 -- The personal-data text columns of `entity`, each as the expression
@@ -28,8 +28,9 @@ local function searched_columns(entity)
   for _, name in ipairs(util.sorted_keys(entity.fields)) do
     local field = entity.fields[name]
     if field.personal and field.type == "text" then
+      -- The length in bytes: length() of text stops at a NUL byte.
       columns[#columns + 1] = string.format(
-        "CASE WHEN length(%s) >= %d THEN CAST(%s AS TEXT) END",
+        "CASE WHEN length(CAST(%s AS BLOB)) >= %d THEN CAST(%s AS TEXT) END",
         quote(field.column), erasure.minimum_length, quote(field.column))
     end
   end
@@ -271,8 +272,28 @@ function erasure.finish(db, values, vacuum)
   return result
 end
 
+-- The part of erasure.describe for a resumed batched run: the values of
+-- the rows that an earlier process deleted were not searched.
+local function describe_earlier(result)
+  local found = {}
+  for i, residue in ipairs(result.residues) do
+    found[i] = string.format("%d in %s", residue.count, residue.file)
+  end
+  return string.format("Erasure NOT verified: %d rows were done before the "
+    .. "run resumed, and their values, kept in memory only, went with the "
+    .. "process that deleted them, so they were not searched. Of the %d "
+    .. "values erased since the resume, %s. Rebuild the file with VACUUM "
+    .. "to remove copies left in free space.", result.earlier_rows,
+    result.values, #found == 0 and "no copies remain in "
+      .. table.concat(result.files, ", ")
+      or "copies remain (" .. table.concat(found, ", ") .. ")")
+end
+
 -- One line for people: "verified: ..." or where copies were found.
 function erasure.describe(result)
+  if result.earlier_rows and not result.failure then
+    return describe_earlier(result)
+  end
   if result.failure then
     return string.format("Erasure NOT verified: the run is committed, but "
       .. "cleaning the files failed (%s); erased values may remain in %s. "

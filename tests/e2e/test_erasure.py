@@ -27,7 +27,7 @@ def tearDownModule():
 POLICY = gh.CANARY_POLICY
 
 
-# The distinct personal-data text values of five characters or more in
+# The distinct personal-data text values of five bytes or more in
 # the rows that POLICY deletes: person 30, its e-mail addresses, phones,
 # addresses, activities, their documents and its consents.
 ERASED_VALUES_SQL = """
@@ -45,7 +45,7 @@ SELECT count(DISTINCT value) FROM (
   UNION ALL SELECT body FROM document WHERE appointment_id IN
     (SELECT appointment_id FROM appointment WHERE person_id = 30)
   UNION ALL SELECT comment FROM consentperson WHERE person_id = 30
-) WHERE length(value) >= 5
+) WHERE length(CAST(value AS BLOB)) >= 5
 """
 
 
@@ -275,14 +275,18 @@ def plant_old_copy(db, text):
     secure_delete does."""
     connection = lt.connect(db)
     try:
-        connection.executescript(f"""
-            PRAGMA secure_delete = OFF;
-            CREATE TABLE scratch (note TEXT);
-            INSERT INTO scratch VALUES ('{text}');
-            DELETE FROM scratch;
-        """)
+        connection.execute("PRAGMA secure_delete = OFF")
+        connection.execute("CREATE TABLE scratch (note TEXT)")
+        connection.execute("INSERT INTO scratch VALUES (?)", (text,))
+        connection.execute("DELETE FROM scratch")
+        connection.commit()
     finally:
         connection.close()
+
+
+# A middle name with a NUL byte among its first five characters, where
+# SQLite's length() of the text stops.
+NUL_NAME = "zq\x00nulname4417"
 
 
 class OldCopyTest(lt.LetheTestCase):
@@ -290,13 +294,16 @@ class OldCopyTest(lt.LetheTestCase):
     secure_delete left in free space is a residue: the check reports it,
     and --vacuum removes it, in rollback and in WAL mode."""
 
-    def apply(self, journal_mode, *extra):
+    def apply(self, journal_mode, *extra, value=ERASED_ADDRESS):
         folder = lt.temporary_folder(self)
         db = templates.copy("guard", folder)
         gh.add_canaries(db)
         lt.query(db, f"PRAGMA journal_mode = {journal_mode}")
-        plant_old_copy(db, ERASED_ADDRESS)
-        self.assertEqual(file_count(db, ERASED_ADDRESS), 2,
+        if value == NUL_NAME:
+            lt.query(db, "UPDATE person SET middlename = ? WHERE person_id = "
+                     "30", (NUL_NAME,))
+        plant_old_copy(db, value)
+        self.assertEqual(file_count(db, value), 2,
                          "the fixture needs a live and an old copy")
         policy = lt.write_file(folder, "erase.lua", POLICY)
         digest = gh.plan_json(policy, db)["short_digest"]
@@ -310,6 +317,13 @@ class OldCopyTest(lt.LetheTestCase):
                 self.assert_stderr_contains(
                     result, "Erasure NOT verified: copies of erased values "
                     f"remain (1 in {db})")
+
+    def test_value_with_nul_searched(self):
+        db, result = self.apply("delete", value=NUL_NAME)
+        self.assert_exit(result, 1)
+        self.assert_stderr_contains(
+            result, f"Erasure NOT verified: copies of erased values remain "
+            f"(1 in {db})")
 
     def test_vacuum_removes_old_copy(self):
         for mode in ("delete", "wal"):
