@@ -43,7 +43,17 @@ def lethe_binary():
 
 
 def shared_data(*parts):
-    return os.path.join(environment_path("LETHE_SHARED_DATA"), *parts)
+    """Return the path of a sample-data file, or raise naming the folder
+    and how to choose another one."""
+    folder = environment_path("LETHE_SHARED_DATA")
+    path = os.path.join(folder, *parts)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"sample data file {path} is missing: the Sakila and Northwind "
+            f"tests read the SQL files in {folder}; put the shared/data "
+            "folder there, or configure the build with "
+            "-DLETHE_SHARED_DATA=FOLDER")
+    return path
 
 
 # Running lethe -------------------------------------------------------------
