@@ -274,14 +274,23 @@ function batches.process(run, state)
     end
     return "done"
   end)
-  native.catch_interrupts(false)
   if native.isatty(2) then native.stderr("\n") end
-  if not ok then error(result, 0) end
-  if result == "stopped" then return "stopped", nil end
-  finish(run, state, run.ledger_path, effects)
-  if run.skip_erasure then return "done", nil end
-  local check = erasure.finish(db, values, run.vacuum)
-  if earlier_rows > 0 then
+  if not ok or result == "stopped" then
+    native.catch_interrupts(false)
+    if not ok then error(result, 0) end
+    return "stopped", nil
+  end
+  -- Once the last batch is in, SIGINT no longer stops anything: the run is
+  -- marked done and the erasure check, which no command can repeat, runs
+  -- to its end and reports.
+  local finished, check = pcall(function()
+    finish(run, state, run.ledger_path, effects)
+    if run.skip_erasure then return nil end
+    return erasure.finish(db, values, run.vacuum)
+  end)
+  native.catch_interrupts(false)
+  if not finished then error(check, 0) end
+  if check and earlier_rows > 0 then
     check.earlier_rows = earlier_rows
     check.verified = false
   end

@@ -480,6 +480,39 @@ class InterruptedGuardTest(InterruptCase):
                          "the resume, but the resumed run deleted it")
 
 
+class InterruptAfterLastBatchTest(lt.LetheTestCase):
+    """SIGINT once the run is marked done, while the erasure check runs:
+    the check, which no command can repeat, still runs to its end and
+    reports."""
+
+    def test_check_reports(self):
+        db = fresh_copy("after-last-batch.db")
+        plan = lt.run_lethe("plan", "retention", "--db", db, "--now", NOW,
+                            "--json").json()
+        process = subprocess.Popen(
+            apply_arguments(db, plan["short_digest"], "--batch-size",
+                            BATCH_SIZE), stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE)
+        signalled = False
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                states = lt.query(db, "SELECT state FROM lethe_run")
+            except sqlite3.Error:
+                states = []
+            if states == [("done",)]:
+                process.send_signal(signal.SIGINT)
+                signalled = True
+                break
+            time.sleep(0.001)
+        stderr = process.communicate(timeout=120)[1].decode()
+        if not signalled:
+            self.skipTest("the run ended before the signal could be sent")
+        self.assertIn(process.returncode, (0, 1),
+                      f"exit status {process.returncode}:\n{stderr}")
+        self.assertIn("Erasure verified", stderr)
+
+
 # Twenty more sales of company 1 in the guard fixture, each with a person
 # of the company. Deleting the company deletes its persons and its sales.
 # If the persons went first, the foreign key sale.person_id (ON DELETE
