@@ -508,7 +508,9 @@ class InterruptAfterLastBatchTest(lt.LetheTestCase):
         stderr = process.communicate(timeout=120)[1].decode()
         if not signalled:
             self.skipTest("the run ended before the signal could be sent")
-        self.assertIn(process.returncode, (0, 1),
+        # The signal may also land after the report, while the process
+        # exits; then it ends the process, which is harmless.
+        self.assertIn(process.returncode, (0, 1, -signal.SIGINT),
                       f"exit status {process.returncode}:\n{stderr}")
         self.assertIn("Erasure verified", stderr)
 
