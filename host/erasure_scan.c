@@ -162,6 +162,7 @@ static int empty_file(const char *path)
     return status.st_size == 0;
 }
 
+/* The number of cores online, from 1 to MAX_THREADS. */
 static int processors(void)
 {
     long online = sysconf(_SC_NPROCESSORS_ONLN);
@@ -181,7 +182,8 @@ static long internal_roots(sqlite3 *db, uint32_t **roots, char **err)
     sqlite3_stmt *statement = NULL;
     *roots = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) != SQLITE_OK)
-        return util_fail(err, "%s", sqlite3_errmsg(db));
+        return util_fail(err, "cannot list SQLite's own tables: %s",
+                         sqlite3_errmsg(db));
     size_t count = 0, capacity = 0;
     int status;
     while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
@@ -195,7 +197,8 @@ static long internal_roots(sqlite3 *db, uint32_t **roots, char **err)
     if (status != SQLITE_DONE) {
         free(*roots);
         *roots = NULL;
-        return util_fail(err, "%s", sqlite3_errmsg(db));
+        return util_fail(err, "cannot list SQLite's own tables: %s",
+                         sqlite3_errmsg(db));
     }
     return (long)count;
 }
@@ -218,10 +221,11 @@ static int scan_pages(sqlite3 *db, const char *const *files,
                            (size_t)root_count, processors(), err);
     free(roots);
     for (size_t f = 0; f < file_count && status == 1; f++) {
-        if (f > 0 &&
-            scan_file(files[f], needles, count, err) != 0)
+        if (f > 0 && scan_file(files[f], needles, count, err) != 0) {
             status = -1;
-        for (size_t i = 0; i < count && status == 1; i++)
+            break;
+        }
+        for (size_t i = 0; i < count; i++)
             residues[f * count + i] = needles[i].count;
     }
     free(needles);

@@ -380,9 +380,10 @@ static void push_erasure_scan(lua_State *L, size_t file_count, size_t count,
 }
 
 /* native.erasure_scan(db, files, queries, values) -> result | false |
- * nil, message. result.counts[f][i] is the number of copies of the
- * non-empty string values[i] in files[f], or 0 when a live record
- * contains values[i] (a missing file gives zeros). files[1] is the
+ * nil, message. result.counts[f][i] is the number of residues of the
+ * non-empty string values[i] in files[f], as erasure_scan.h defines
+ * them, so 0 when a live record contains values[i] (a missing file gives
+ * zeros). files[1] is the
  * database file and files[2] its WAL. The queries return the live
  * records. With queries nil, returns false when the rows would have to
  * be searched (see erasure_scan.h). [-4, +1|2, v] */

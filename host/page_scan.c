@@ -56,8 +56,9 @@ struct layout {
  * A value found there may still have a live copy, because SQLite leaves
  * old copies of the records it moves. Such a copy is often on the same
  * page as the live one (all nine on the benchmark database were), so the
- * first pass looks there at once. The second pass searches the live records of the whole file
- * for the values that are still open, and runs only when there are any. */
+ * first pass looks there at once. The second pass searches the live
+ * records of the whole file for the values that are still open, and runs
+ * only when there are any. */
 enum pass { PASS_OUTSIDE, PASS_INSIDE };
 
 /* The rest of a record that continues on overflow pages. */
@@ -80,6 +81,7 @@ struct cell {
     uint32_t end;
 };
 
+/* One thread's part of a pass: its pages, its index and its findings. */
 struct worker {
     struct layout *layout;
     enum pass pass;
@@ -468,7 +470,8 @@ static int read_btree(struct worker *worker, const unsigned char *data,
             worker->chain_count = first_chain;
             return 0;
         }
-        if (chain.bytes > 0) {
+        /* The chains are known after the first pass. */
+        if (chain.bytes > 0 && worker->pass == PASS_OUTSIDE) {
             GROW(worker->chains, worker->chain_count,
                  worker->chain_capacity);
             worker->chains[worker->chain_count++] = chain;
@@ -497,7 +500,8 @@ static int page_type(struct worker *worker, uint32_t page,
     uint32_t next = get4(data);
     if (page == 1 || next > layout->pages)
         return PAGE_DEAD;
-    layout->next[page] = next;
+    if (worker->pass == PASS_OUTSIDE)
+        layout->next[page] = next;
     return next ? PAGE_OVERFLOW : PAGE_OVERFLOW_LAST;
 }
 
@@ -692,10 +696,10 @@ static void add_stretch(struct stretches *stretches, size_t from, size_t to)
 }
 
 /* Search the bytes of the buffer's `pages` pages (the last one ending at
- * `limit`) that lie outside live records. These are all of a page
- * without them, the bytes around the cells of a b-tree page, the link of
- * an overflow page, and all of the last page of a chain, whose used part
- * is known only at the end. */
+ * `limit`) that lie outside live records. On a page without live records
+ * that is every byte, and on a b-tree page the bytes around its cells. On
+ * an overflow page it is the link, and on the last page of a chain every
+ * byte, because its used part is known only at the end. */
 static void search_pages_outside(struct worker *worker, uint32_t pages,
                                  size_t limit, size_t size)
 {
@@ -842,8 +846,8 @@ static void free_workers(struct worker *workers, int threads)
 
 /* Run `pass` on `threads` threads, each on its part of the file, with
  * the needles that live[] does not mark. Returns the workers, whose
- * counts and live flags hold the results (free them with free_workers),
- * and sets *status to 0, or to -1 with *err set. */
+ * counts and live flags contain the results (free them with
+ * free_workers), and sets *status to 0, or to -1 with *err set. */
 static struct worker *run_pass(struct layout *layout, enum pass pass,
                                const struct scan_needle *needles,
                                size_t count, const unsigned char *live,

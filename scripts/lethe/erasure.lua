@@ -272,13 +272,19 @@ function erasure.finish(db, values, vacuum)
   return result
 end
 
+-- The residues of `result` as "N in FILE" parts.
+local function residue_parts(result)
+  local parts = {}
+  for i, residue in ipairs(result.residues) do
+    parts[i] = string.format("%d in %s", residue.count, residue.file)
+  end
+  return parts
+end
+
 -- The part of erasure.describe for a resumed batched run: the values of
 -- the rows that an earlier process deleted were not searched.
 local function describe_earlier(result)
-  local found = {}
-  for i, residue in ipairs(result.residues) do
-    found[i] = string.format("%d in %s", residue.count, residue.file)
-  end
+  local found = residue_parts(result)
   return string.format("Erasure NOT verified: %d rows were done before the "
     .. "run resumed, and their values, kept in memory only, went with the "
     .. "process that deleted them, so they were not searched. Of the %d "
@@ -304,13 +310,9 @@ function erasure.describe(result)
     return string.format("Erasure verified: no residual copies of %d erased "
       .. "values in %s.", result.values, table.concat(result.files, ", "))
   end
-  local parts = {}
-  for i, residue in ipairs(result.residues) do
-    parts[i] = string.format("%d in %s", residue.count, residue.file)
-  end
   return string.format("Erasure NOT verified: copies of erased values "
     .. "remain (%s). Run again with --vacuum to rewrite the file.",
-    table.concat(parts, ", "))
+    table.concat(residue_parts(result), ", "))
 end
 
 return erasure

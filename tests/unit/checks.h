@@ -13,22 +13,22 @@
 
 static int passed, failed;
 
-/* Count a check of `what` at `line` of `file`, and print it when it
+/* Count a check named `label` at `line` of `file`, and print it when it
  * fails. */
-static inline void check_at(const char *file, const char *what, long actual,
-                     long expected, int line)
+static inline void check_at(const char *file, const char *label,
+                            long actual, long expected, int line)
 {
     if (actual == expected) {
         passed++;
         return;
     }
     failed++;
-    fprintf(stderr, "%s:%d: %s: expected %ld, got %ld\n", file, line, what,
+    fprintf(stderr, "%s:%d: %s: expected %ld, got %ld\n", file, line, label,
             expected, actual);
 }
 
-#define check_value(what, actual, expected, line)                           \
-    check_at(__FILE__, (what), (actual), (expected), (line))
+#define check_value(label, actual, expected, line)                          \
+    check_at(__FILE__, (label), (actual), (expected), (line))
 
 /* Print the counts and return the program's exit status. */
 static inline int check_summary(void)

@@ -1,8 +1,8 @@
 /*
- * test_erasure_scan.c: erasure_scan on real SQLite files: the residues it
- * counts when it reads the database file page by page, the same when a
- * WAL with content makes it search the rows instead, and the errors of
- * the file search and of the row search.
+ * test_erasure_scan.c: erasure_scan on real SQLite files. It checks the
+ * residues counted when the database file is read page by page, the same
+ * when a WAL with content makes it search the rows instead, and the
+ * errors of the file search and of the row search.
  */
 #include "erasure_scan.h"
 
