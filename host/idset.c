@@ -14,6 +14,7 @@
  */
 #include "idset.h"
 #include "idset_internal.h"
+#include "idset_ops.h"
 
 #include "sha256.h"
 #include "util.h"
@@ -247,17 +248,17 @@ static int push_operation(lua_State *L, const char *symbol,
 
 static int set_union(lua_State *L)
 {
-    return push_operation(L, "|", roaring_bitmap_or);
+    return push_operation(L, "|", idset_union);
 }
 
 static int set_intersection(lua_State *L)
 {
-    return push_operation(L, "&", roaring_bitmap_and);
+    return push_operation(L, "&", idset_intersection);
 }
 
 static int set_difference(lua_State *L)
 {
-    return push_operation(L, "-", roaring_bitmap_andnot);
+    return push_operation(L, "-", idset_difference);
 }
 
 static int set_symmetric_difference(lua_State *L)
@@ -493,7 +494,7 @@ static int set_complement(lua_State *L)
                           "%s ids: the sets belong to different entities",
                           set->entity, universe->entity);
     struct idset *result = push_shell(L, set->entity);
-    result->bitmap = roaring_bitmap_andnot(universe->bitmap, set->bitmap);
+    result->bitmap = idset_difference(universe->bitmap, set->bitmap);
     if (!result->bitmap)
         raise_memory(L);
     return 1;

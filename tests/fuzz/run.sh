@@ -3,7 +3,8 @@
 # an equal share of SECONDS (default 30). The seed inputs are the bundled
 # policies and the hostile-script cases for the policy loader, a few
 # dates for the date parser, a few C declarations for the plugin
-# signature parser and two small database files for the page reader. Inputs that reach new code are kept in
+# signature parser, two small database files for the page reader and a
+# few commands that fill two id sets. Inputs that reach new code are kept in
 # build-fuzz/corpus/NAME/ for the next run. A finding makes the script
 # exit non-zero and leaves its input in build-fuzz/.
 #   tests/fuzz/run.sh [SECONDS]
@@ -11,17 +12,17 @@
 set -eu
 cd "$(dirname "$0")/../.."
 seconds=${1:-30}
-share=$((seconds / 5))
+share=$((seconds / 6))
 [ "$share" -ge 1 ] || share=1
 build=build-fuzz
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DLETHE_FUZZ=ON \
   -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)" --target fuzz_policy fuzz_dates \
-  fuzz_criteria fuzz_signature fuzz_pages
+  fuzz_criteria fuzz_signature fuzz_pages fuzz_idset_ops
 
 corpus="$build/corpus"
 mkdir -p "$corpus/policy" "$corpus/dates" "$corpus/criteria" \
-  "$corpus/signature" "$corpus/pages"
+  "$corpus/signature" "$corpus/pages" "$corpus/idset_ops"
 cp scripts/policies/*.lua "$corpus/policy/"
 # The backtracking patterns would stall the loader, whose time limit is
 # off under libFuzzer.
@@ -56,8 +57,12 @@ for vacuum in NONE FULL; do
     DELETE FROM note WHERE id BETWEEN 10 AND 30 OR text = 'A';"
 done
 
+# Two sets of ids: single ids, runs and many ids, on shared keys.
+printf '\000\001\000\001\001\000\004\000\020\005\000\021\006\000\007\007\000\010\016\000\000' \
+  > "$corpus/idset_ops/seed"
+
 status=0
-for name in policy dates criteria signature pages; do
+for name in policy dates criteria signature pages idset_ops; do
   echo "fuzz_$name: ${share} s"
   (cd "$build" && "./tests/fuzz/fuzz_$name" -max_total_time="$share" \
     -timeout=10 \
