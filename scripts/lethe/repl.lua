@@ -102,7 +102,13 @@ local function show_set(session, set)
   for _, line in ipairs(repl.table_lines(columns, cells, terminal.width())) do
     session.out(line)
   end
-  if count > #rows then
+  if #rows < repl.shown_rows and count > #rows then
+    -- Every row was shown, so the other ids (of a set built by hand)
+    -- have no row.
+    local missing = count - #rows
+    session.out(string.format("(%d %s no row in %s)", missing,
+      missing == 1 and "id has" or "ids have", entity.table))
+  elseif count > #rows then
     session.out(string.format("(%d more not shown)", count - #rows))
   end
 end

@@ -301,12 +301,28 @@ function LetheIdSet:to_array() end
 function LetheIdSet:sample(n, seed) end
 ---@return string
 function LetheIdSet:entity() end
+---Add an id; returns true when it was not in the set.
 ---@param id integer
+---@return boolean
 function LetheIdSet:add(id) end
+---Remove an id; returns true when it was in the set.
 ---@param id integer
+---@return boolean
 function LetheIdSet:remove(id) end
 ---@return LetheIdSet
 function LetheIdSet:copy() end
+---An estimate of the heap bytes the set takes.
+---@return integer
+function LetheIdSet:bytes() end
+---The ids of universe that are not in this set (universe - set).
+---@param universe LetheIdSet
+---@return LetheIdSet
+function LetheIdSet:complement(universe) end
+---A string with the entity name and the ids, with a checksum.
+---@return string
+function LetheIdSet:serialize() end
+---Free the set's memory now; any later use raises.
+function LetheIdSet:close() end
 
 ---The context of a criterion compiled to SQL.
 ---@class LetheCriterionCall

@@ -217,6 +217,32 @@ class ReplPipe(unittest.TestCase):
                               input=script, capture_output=True, text=True,
                               timeout=60)
 
+    def test_set_with_ids_without_rows(self):
+        # The fixture has persons 1 to 4: of 1, 4 and 99, two have rows.
+        result = self.run_script(
+            'return set.from_array("person", { 1, 4, 99 })\n'
+            'return set.range("person", 3, 20)\n')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        first, second = result.stdout.split("person: ")[1:]
+        self.assertTrue(first.startswith("3 records ("), first)
+        self.assertIn("Anna", first)
+        self.assertIn("Dirk", first)
+        self.assertIn("(1 id has no row in person)", first)
+        self.assertTrue(second.startswith("18 records ("), second)
+        self.assertIn("Cato", second)
+        self.assertIn("(16 ids have no row in person)", second)
+        self.assertNotIn("not shown", result.stdout)
+
+    def test_set_bytes_shown(self):
+        result = self.run_script(
+            's = set.range("person", 1, 100000)\n'
+            'print(s:bytes())\n'
+            'return s\n')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        bytes_line, header = result.stdout.splitlines()[:2]
+        self.assertEqual(header, f"person: 100000 records ({bytes_line} bytes)")
+        self.assertGreater(int(bytes_line), 0)
+
     def test_control_characters_escaped(self):
         connection = sqlite3.connect(self.database)
         connection.execute("UPDATE person SET firstname = 'B' || char(27) "

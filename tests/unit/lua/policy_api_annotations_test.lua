@@ -69,3 +69,13 @@ local lua_plugins_source =
 check_same(names(lua_plugins_source, "^  function api%.([%a_][%w_]*)%("),
   names(annotations, "^function LethePluginHost%.([%a_][%w_]*)%("),
   "Lua plugin API")
+
+-- Methods of id sets, from the metatable of the native type.
+local idset = require "lethe.idset"
+local index = debug.getmetatable(idset.new("person")).__index
+local set_methods = {}
+for name in pairs(index) do
+  if not name:match("^__") then set_methods[name] = true end
+end
+check_same(set_methods, names(annotations, "^function LetheIdSet:([%a_][%w_]*)%("),
+  "id set methods")
