@@ -1,6 +1,6 @@
 -- A Lua criterion, called by the planner for each row, that never
 -- returns.
--- expect: the Lua criterion failed on person \d+: .*instruction limit of 10000000 reached
+-- expect: the Lua criterion failed on person \d+: instruction limit of 10000000 reached
 -- options: --instruction-limit 10000000
 
 local person = entity "person"

@@ -2,7 +2,7 @@
 -- pcall of its own. All calls of the criterion share one limited call, so
 -- the instruction budget must still stop it, and the pcall must not
 -- swallow the kill.
--- expect: the Lua criterion failed on person \d+: .*instruction limit of 10000000 reached
+-- expect: the Lua criterion failed on person \d+: instruction limit of 10000000 reached
 -- options: --instruction-limit 10000000
 
 local person = entity "person"

@@ -1,6 +1,6 @@
 -- A Lua criterion, called by the planner for each row, that allocates
 -- without end after some rows.
--- expect: the Lua criterion failed on person \d+: .*memory limit of 64 MB reached
+-- expect: the Lua criterion failed on person \d+: memory limit of 64 MB reached
 -- options: --memory-limit 64
 
 local person = entity "person"

@@ -104,8 +104,14 @@ local function run(db, entity, predicate, query)
   local ok, result = pcall(sandbox.call, where, scan)
   if ok then return result end
   if not spec.failed_id then error(result, 0) end
+  -- sandbox.call starts a limit's message with `where`, which this
+  -- message already starts with.
+  local text = tostring(result)
+  if text:sub(1, #where + 2) == where .. ": " then
+    text = text:sub(#where + 3)
+  end
   util.fail("%s: the Lua criterion failed on %s %s: %s", where, entity.name,
-    tostring(spec.failed_id), tostring(result))
+    tostring(spec.failed_id), text)
 end
 
 -- Apply the predicates after the first one to `kept`, each to the ids

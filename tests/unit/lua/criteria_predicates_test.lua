@@ -243,7 +243,8 @@ fixture.fails(function()
     pcall(function() while true do end end)
     return true
   end } })
-end, "the Lua criterion failed on person 5: ", "loop after some rows")
+end, "the Lua criterion failed on person 5: instruction limit of 200000 reached",
+  "loop after some rows")
 fixture.fails(function()
   fixture.ids(f, "person", { { function() return true end } })
 end, "instruction limit of 200000 reached", "kill stays until reset")
@@ -258,7 +259,8 @@ fixture.fails(function()
     local hoard = {}
     while true do hoard[#hoard + 1] = ("x"):rep(100) .. #hoard end
   end } })
-end, "the Lua criterion failed on person 3: ", "memory after some rows")
+end, "the Lua criterion failed on person 3: memory limit of 16 MB reached",
+  "memory after some rows")
 sandbox.reset()
 limits.configure { memory_mb = 256, instructions = 1000000000, seconds = 60 }
 
