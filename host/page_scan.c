@@ -240,7 +240,8 @@ static int layout_open(struct layout *layout, const char *path, char **err)
     layout->page_size = page_size == 1 ? 65536 : page_size;
     if (layout->page_size < 512 || layout->page_size > 65536 ||
         (layout->page_size & (layout->page_size - 1)) != 0 ||
-        header[20] > layout->page_size - 480 || get4(header + 56) != 1)
+        header[20] > layout->page_size - 480 || get4(header + 56) < 1 ||
+        get4(header + 56) > 3)
         return 0;
     layout->usable = layout->page_size - header[20];
     uint64_t pages = (layout->file_size + layout->page_size - 1) /

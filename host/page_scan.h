@@ -24,12 +24,13 @@
  * threads (at least 1) search parts of the file at once.
  *
  * The file must be a committed database with no WAL content, so that its
- * pages are the database. Returns 1 when the counts are set. Returns 0
- * when this search cannot read the file's layout: not a database, a text
- * encoding other than UTF-8, 2^25 pages or more, or a freelist or a tree
- * of SQLite's own tables that does not parse. The caller must then check
- * some other way. Returns -1 with *err set (free it) when the file cannot
- * be read. */
+ * pages are the database. The needles are byte strings, so the caller
+ * gives text in the file's text encoding. Returns 1 when the counts are
+ * set. Returns 0 when this search cannot read the file's layout: not a
+ * database, an unknown text encoding, 2^25 pages or more, or a freelist
+ * or a tree of SQLite's own tables that does not parse. The caller must
+ * then check some other way. Returns -1 with *err set (free it) when the
+ * file cannot be read. */
 int page_scan(const char *path, struct scan_needle *needles, size_t count,
               const uint32_t *roots, size_t root_count, int threads,
               char **err);

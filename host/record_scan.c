@@ -64,7 +64,10 @@ static uint64_t integer_type(int64_t value, size_t *bytes)
     return 6;
 }
 
-static uint64_t serial_type(sqlite3_value *value, size_t *bytes)
+/* The serial type of `value` and its stored length in *bytes. Text is
+ * stored in the database's text encoding `encoding` (SQLITE_UTF8,
+ * SQLITE_UTF16LE or SQLITE_UTF16BE). */
+static uint64_t serial_type(sqlite3_value *value, int encoding, size_t *bytes)
 {
     switch (sqlite3_value_type(value)) {
     case SQLITE_NULL:
@@ -76,7 +79,9 @@ static uint64_t serial_type(sqlite3_value *value, size_t *bytes)
         *bytes = 8;
         return 7;
     case SQLITE_TEXT:
-        *bytes = (size_t)sqlite3_value_bytes(value);
+        *bytes = (size_t)(encoding == SQLITE_UTF8
+                              ? sqlite3_value_bytes(value)
+                              : sqlite3_value_bytes16(value));
         return 2 * (uint64_t)*bytes + 13;
     default:
         *bytes = (size_t)sqlite3_value_bytes(value);
@@ -93,7 +98,8 @@ static void put_big_endian(unsigned char *out, uint64_t value, size_t bytes)
 }
 
 /* Write the stored bytes of one value (bytes long, from serial_type). */
-static void put_value(unsigned char *out, sqlite3_value *value, size_t bytes)
+static void put_value(unsigned char *out, sqlite3_value *value, int encoding,
+                      size_t bytes)
 {
     switch (sqlite3_value_type(value)) {
     case SQLITE_INTEGER:
@@ -107,7 +113,13 @@ static void put_value(unsigned char *out, sqlite3_value *value, size_t bytes)
         break;
     }
     case SQLITE_TEXT:
-        memcpy(out, sqlite3_value_text(value), bytes);
+        /* Each call may convert the text and free the previous form, so
+         * the pointer is used at once. */
+        memcpy(out,
+               encoding == SQLITE_UTF16LE   ? sqlite3_value_text16le(value)
+               : encoding == SQLITE_UTF16BE ? sqlite3_value_text16be(value)
+                                            : sqlite3_value_text(value),
+               bytes);
         break;
     default:
         if (bytes > 0)
@@ -119,8 +131,9 @@ static void put_value(unsigned char *out, sqlite3_value *value, size_t bytes)
  * values are fetched once and read through the sqlite3_value API. The
  * caller holds the connection's mutex, which makes these values
  * protected in the sense of the SQLite documentation. */
-unsigned char *record_build(sqlite3_stmt *statement, unsigned char *buffer,
-                            size_t *size, size_t *capacity)
+unsigned char *record_build(sqlite3_stmt *statement, int encoding,
+                            unsigned char *buffer, size_t *size,
+                            size_t *capacity)
 {
     enum { MAX_COLUMNS = 2000 }; /* SQLite's default SQLITE_MAX_COLUMN */
     sqlite3_value *values[MAX_COLUMNS];
@@ -132,7 +145,7 @@ unsigned char *record_build(sqlite3_stmt *statement, unsigned char *buffer,
     size_t types_length = 0, body_length = 0;
     for (int c = 0; c < columns; c++) {
         values[c] = sqlite3_column_value(statement, c);
-        types[c] = serial_type(values[c], &lengths[c]);
+        types[c] = serial_type(values[c], encoding, &lengths[c]);
         types_length += varint_length(types[c]);
         body_length += lengths[c];
     }
@@ -150,7 +163,7 @@ unsigned char *record_build(sqlite3_stmt *statement, unsigned char *buffer,
     header += put_varint(header, header_length);
     for (int c = 0; c < columns; c++) {
         header += put_varint(header, types[c]);
-        put_value(body, values[c], lengths[c]);
+        put_value(body, values[c], encoding, lengths[c]);
         body += lengths[c];
     }
     *size = needed;
@@ -228,9 +241,9 @@ static int all_found(struct pending *pending)
 
 /* Search the rows of one query; *done is set once every needle is found.
  * Returns 0 or -1 with *err set. */
-static int scan_query(sqlite3 *db, const char *sql, struct pending *pending,
-                      unsigned char **buffer, size_t *capacity, int *done,
-                      char **err)
+static int scan_query(sqlite3 *db, const char *sql, int encoding,
+                      struct pending *pending, unsigned char **buffer,
+                      size_t *capacity, int *done, char **err)
 {
     sqlite3_stmt *statement = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) != SQLITE_OK)
@@ -241,7 +254,8 @@ static int scan_query(sqlite3 *db, const char *sql, struct pending *pending,
     sqlite3_mutex_enter(mutex);
     while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
         size_t size = 0;
-        *buffer = record_build(statement, *buffer, &size, capacity);
+        *buffer =
+            record_build(statement, encoding, *buffer, &size, capacity);
         scan_index_count(pending->index, (const char *)*buffer, size, size);
         if (++rows % CHECK_EVERY == 0 && all_found(pending))
             break;
@@ -255,10 +269,34 @@ static int scan_query(sqlite3 *db, const char *sql, struct pending *pending,
     return failed ? -1 : 0;
 }
 
+int record_text_encoding(sqlite3 *db, char **err)
+{
+    sqlite3_stmt *statement = NULL;
+    int encoding = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA encoding", -1, &statement, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(statement) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(statement, 0);
+        encoding = !name                             ? -1
+                   : strcmp(name, "UTF-8") == 0    ? SQLITE_UTF8
+                   : strcmp(name, "UTF-16le") == 0 ? SQLITE_UTF16LE
+                   : strcmp(name, "UTF-16be") == 0 ? SQLITE_UTF16BE
+                                                   : -1;
+    }
+    if (encoding < 0)
+        util_fail(err, "cannot read the database's text encoding: %s",
+                  sqlite3_errmsg(db));
+    sqlite3_finalize(statement);
+    return encoding;
+}
+
 int record_scan(sqlite3 *db, const char *const *sqls, size_t sql_count,
                 struct scan_needle *needles, size_t needle_count,
                 const struct record_scan_hook *hook, char **err)
 {
+    int encoding = record_text_encoding(db, err);
+    if (encoding < 0)
+        return -1;
     struct pending pending = {
         .all = needles, .all_count = needle_count, .hook = hook};
     pending_build(&pending);
@@ -266,8 +304,8 @@ int record_scan(sqlite3 *db, const char *const *sqls, size_t sql_count,
     size_t capacity = 0;
     int done = all_found(&pending), status = 0;
     for (size_t i = 0; i < sql_count && !done && status == 0; i++)
-        status = scan_query(db, sqls[i], &pending, &buffer, &capacity, &done,
-                            err);
+        status = scan_query(db, sqls[i], encoding, &pending, &buffer,
+                            &capacity, &done, err);
     pending_sync(&pending);
     pending_free(&pending);
     free(buffer);

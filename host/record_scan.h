@@ -24,21 +24,28 @@ struct record_scan_hook {
 /* Run each of the `sql_count` queries in `sqls` and search every row for
  * the needles. A row is searched as the SQLite record that its columns
  * make: the record header, then each value's stored bytes in column
- * order. So a needle that spans two adjacent columns of a live row is
- * found, as it is in the file. Raises the count of each needle that a row
- * contains above zero. The count is not the number of occurrences,
- * because found needles leave the search. Stops early once every needle
- * has a count above zero. `hook` may be NULL. Returns 0, or -1 with *err
- * set (free it) when a query fails. */
+ * order, with text in the database's text encoding. So a needle that
+ * spans two adjacent columns of a live row is found, as it is in the
+ * file. Raises the count of each needle that a row contains above zero.
+ * The count is not the number of occurrences, because found needles leave
+ * the search. Stops early once every needle has a count above zero.
+ * `hook` may be NULL. Returns 0, or -1 with *err set (free it) when a
+ * query fails. */
 int record_scan(sqlite3 *db, const char *const *sqls, size_t sql_count,
                 struct scan_needle *needles, size_t needle_count,
                 const struct record_scan_hook *hook, char **err);
 
 /* Append the record of the current row of `statement` to buffer[0, *size)
  * and return the buffer (reallocated as needed, capacity in *capacity).
- * The caller holds the mutex of the statement's connection. Columns past
- * the 2000th are left out. */
-unsigned char *record_build(sqlite3_stmt *statement, unsigned char *buffer,
-                            size_t *size, size_t *capacity);
+ * Text goes in `encoding`, as record_text_encoding() returns it. The
+ * caller holds the mutex of the statement's connection. Columns past the
+ * 2000th are left out. */
+unsigned char *record_build(sqlite3_stmt *statement, int encoding,
+                            unsigned char *buffer, size_t *size,
+                            size_t *capacity);
+
+/* The text encoding of the main database of `db`: SQLITE_UTF8,
+ * SQLITE_UTF16LE or SQLITE_UTF16BE, or -1 with *err set (free it). */
+int record_text_encoding(sqlite3 *db, char **err);
 
 #endif

@@ -196,24 +196,42 @@ end
 erasure.piece_threshold = 512
 erasure.piece_length = 32
 
+-- Return a function that gives the bytes of a text value as `db` stores
+-- them, or nil for a database that stores text in UTF-8, as Lua has it.
+-- In UTF-16 CAST(text AS BLOB) converts the text as SQLite did when the
+-- row was written.
+local function stored_text(db)
+  if db:scalar("PRAGMA encoding") == "UTF-8" then return nil end
+  return function(value)
+    return db:scalar("SELECT CAST(CAST(?1 AS TEXT) AS BLOB)", { value })
+  end
+end
+
 -- Return three things: the needles to search for `values` (each distinct
 -- value, then the pieces of the long ones), the owner of each needle (the
--- index of its value), and the number of distinct values.
-local function needles(values)
+-- index of its value), and the number of distinct values. With `stored`
+-- (from stored_text), each value is searched as stored text. Its own
+-- bytes, which a BLOB keeps in any encoding, are then searched only when
+-- they are long enough.
+local function needles(values, stored)
   local list, owners, seen, distinct = {}, {}, {}, 0
   local piece = erasure.piece_length
+  local function add(form)
+    list[#list + 1] = form
+    owners[#list] = distinct
+    if #form > erasure.piece_threshold then
+      for at = 1, #form - piece + 1, piece do
+        list[#list + 1] = form:sub(at, at + piece - 1)
+        owners[#list] = distinct
+      end
+    end
+  end
   for _, value in ipairs(values) do
     if not seen[value] then
       seen[value] = true
       distinct = distinct + 1
-      list[#list + 1] = value
-      owners[#list] = distinct
-      if #value > erasure.piece_threshold then
-        for at = 1, #value - piece + 1, piece do
-          list[#list + 1] = value:sub(at, at + piece - 1)
-          owners[#list] = distinct
-        end
-      end
+      if not stored or #value >= erasure.minimum_length then add(value) end
+      if stored then add(stored(value)) end
     end
   end
   return list, owners, distinct
@@ -238,7 +256,7 @@ function erasure.finish(db, values, vacuum)
     result.verified = false
     result.failure = tostring(message)
   end
-  local searched, owners, distinct = needles(values)
+  local searched, owners, distinct = needles(values, stored_text(db))
   result.values = distinct
   result.files = { path, path .. "-wal", path .. "-journal" }
   -- Copies that live records still contain (whole, inside longer text, or

@@ -286,6 +286,64 @@ def execute(path, sql, parameters=()):
         connection.close()
 
 
+def recode_database(path, encoding):
+    """Rebuild the database at `path` with its text stored in `encoding`
+    ("UTF-16le" or "UTF-16be"): its schema and rows are copied into a new
+    database, whose encoding SQLite fixes when it is created. Full-text
+    indexes are rebuilt from their content tables."""
+    target = path + ".recoded"
+    source = sqlite3.connect(path)
+    copy = sqlite3.connect(target, isolation_level=None)
+    try:
+        copy.execute(f"PRAGMA encoding = '{encoding}'")
+        objects = source.execute(
+            "SELECT type, name, sql FROM sqlite_schema "
+            "WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite!_%' ESCAPE '!' "
+            "ORDER BY rowid").fetchall()
+        virtual = [name for kind, name, sql in objects
+                   if sql.upper().startswith("CREATE VIRTUAL TABLE")]
+
+        def is_shadow(name):
+            return any(name.startswith(table + "_") for table in virtual)
+
+        copy.execute("BEGIN")
+        tables = [name for kind, name, sql in objects
+                  if kind == "table" and not is_shadow(name)]
+        for kind, name, sql in objects:
+            if name in tables:
+                copy.execute(sql)
+        for name in tables:
+            if name in virtual:
+                continue
+            # Generated columns (hidden 2 and 3) cannot be written.
+            columns = ", ".join(
+                f'"{column[1]}"' for column in source.execute(
+                    f'PRAGMA table_xinfo("{name}")') if column[6] == 0)
+            rows = source.execute(f'SELECT {columns} FROM "{name}"')
+            marks = ", ".join("?" * len(columns.split(", ")))
+            copy.executemany(
+                f'INSERT INTO "{name}" ({columns}) VALUES ({marks})', rows)
+        for name in virtual:
+            copy.execute(f'INSERT INTO "{name}" ("{name}") '
+                         "VALUES ('rebuild')")
+        for kind, name, sql in objects:
+            if kind in ("index", "trigger", "view") and not is_shadow(name):
+                copy.execute(sql)
+        sequences = source.execute(
+            "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'")
+        if sequences.fetchone():
+            copy.execute("DELETE FROM sqlite_sequence")
+            copy.executemany("INSERT INTO sqlite_sequence VALUES (?, ?)",
+                             source.execute("SELECT * FROM sqlite_sequence"))
+        copy.execute("COMMIT")
+        if copy.execute("PRAGMA encoding").fetchone()[0] != encoding:
+            raise AssertionError(f"{target} was not created in {encoding}")
+    finally:
+        source.close()
+        copy.close()
+    os.replace(target, path)
+
+
 def row_counts(path):
     """Return {table: rows} for every ordinary table of the database."""
     connection = connect(path)

@@ -49,8 +49,13 @@ SELECT count(DISTINCT value) FROM (
 """
 
 
-def hits(db):
-    """{canary: [(file, count)]} over the database, WAL and journal."""
+# Python's codec for the text encoding that a database states.
+CODECS = {"UTF-8": "utf-8", "UTF-16le": "utf-16-le", "UTF-16be": "utf-16-be"}
+
+
+def hits(db, encoding="UTF-8"):
+    """{canary: [(file, count)]} over the database, WAL and journal, of
+    the canaries in the database's text encoding."""
     found = {}
     for name, canary in gh.CANARIES.items():
         for suffix in ("", "-wal", "-journal"):
@@ -58,7 +63,7 @@ def hits(db):
             if not os.path.exists(path):
                 continue
             with open(path, "rb") as file:
-                count = file.read().count(canary.encode())
+                count = file.read().count(canary.encode(CODECS[encoding]))
             if count:
                 found.setdefault(name, []).append((suffix or "db", count))
     return found
@@ -66,25 +71,29 @@ def hits(db):
 
 class ErasureCase(lt.LetheTestCase):
     """Apply POLICY on the fixture with the canaries, in the journal mode
-    `journal_mode`, with or without the erasure steps."""
+    `journal_mode` and the text encoding `encoding`, with or without the
+    erasure steps."""
 
     journal_mode = "delete"
+    encoding = "UTF-8"
     skip_steps = False
 
     @classmethod
     def setUpClass(cls):
         folder = lt.temporary_folder(cls)
         cls.db = templates.copy("guard", folder)
+        if cls.encoding != "UTF-8":
+            lt.recode_database(cls.db, cls.encoding)
         gh.add_canaries(cls.db)
         if cls.journal_mode == "wal":
             lt.query(cls.db, "PRAGMA journal_mode = WAL")
-        cls.before = hits(cls.db)
+        cls.before = hits(cls.db, cls.encoding)
         cls.erased_values = lt.scalar(cls.db, ERASED_VALUES_SQL)
         policy = lt.write_file(folder, "erase.lua", POLICY)
         digest = gh.plan_json(policy, cls.db)["short_digest"]
         extra = ("--skip-erasure-steps",) if cls.skip_steps else ()
         cls.result = gh.apply_policy(policy, cls.db, digest, *extra)
-        cls.after = hits(cls.db)
+        cls.after = hits(cls.db, cls.encoding)
         cls.remaining = lt.query_ids(cls.db, "SELECT person_id FROM person "
                                      "WHERE person_id = 30")
 
@@ -150,6 +159,19 @@ class SkippedStepsTest(ErasureCase):
 
 class WalSkippedStepsTest(SkippedStepsTest):
     journal_mode = "wal"
+
+
+class Utf16ErasureTest(ErasureTest):
+    encoding = "UTF-16le"
+
+
+class Utf16WalErasureTest(ErasureTest):
+    encoding = "UTF-16be"
+    journal_mode = "wal"
+
+
+class Utf16SkippedStepsTest(SkippedStepsTest):
+    encoding = "UTF-16be"
 
 
 def apply_with_open_reader(policy, db, digest, inspect=lambda: None):
@@ -240,9 +262,9 @@ VALUES (30, 30, 'Storgatan 166', '111 22', 'Stockholm', 'Sweden'),
 ERASED_STREET = "Storgatan 166"
 
 
-def file_count(db, text):
+def file_count(db, text, encoding="UTF-8"):
     with open(db, "rb") as file:
-        return file.read().count(text.encode())
+        return file.read().count(text.encode(CODECS[encoding]))
 
 
 class AdjacentColumnsTest(lt.LetheTestCase):
@@ -294,16 +316,19 @@ class OldCopyTest(lt.LetheTestCase):
     secure_delete left in free space is a residue: the check reports it,
     and --vacuum removes it, in rollback and in WAL mode."""
 
-    def apply(self, journal_mode, *extra, value=ERASED_ADDRESS):
+    def apply(self, journal_mode, *extra, value=ERASED_ADDRESS,
+              encoding="UTF-8"):
         folder = lt.temporary_folder(self)
         db = templates.copy("guard", folder)
+        if encoding != "UTF-8":
+            lt.recode_database(db, encoding)
         gh.add_canaries(db)
         lt.query(db, f"PRAGMA journal_mode = {journal_mode}")
         if value == NUL_NAME:
             lt.query(db, "UPDATE person SET middlename = ? WHERE person_id = "
                      "30", (NUL_NAME,))
         plant_old_copy(db, value)
-        self.assertEqual(file_count(db, value), 2,
+        self.assertEqual(file_count(db, value, encoding), 2,
                          "the fixture needs a live and an old copy")
         policy = lt.write_file(folder, "erase.lua", POLICY)
         digest = gh.plan_json(policy, db)["short_digest"]
@@ -313,6 +338,15 @@ class OldCopyTest(lt.LetheTestCase):
         for mode in ("delete", "wal"):
             with self.subTest(journal_mode=mode):
                 db, result = self.apply(mode)
+                self.assert_exit(result, 1)
+                self.assert_stderr_contains(
+                    result, "Erasure NOT verified: copies of erased values "
+                    f"remain (1 in {db})")
+
+    def test_old_copy_in_utf16_reported(self):
+        for encoding in ("UTF-16le", "UTF-16be"):
+            with self.subTest(encoding=encoding):
+                db, result = self.apply("delete", encoding=encoding)
                 self.assert_exit(result, 1)
                 self.assert_stderr_contains(
                     result, "Erasure NOT verified: copies of erased values "

@@ -13,19 +13,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The text encoding of a fixture, as PRAGMA encoding names it. */
+enum encoding { UTF8, UTF16LE, UTF16BE };
+static const char *const encoding_names[] = {"UTF-8", "UTF-16le",
+                                             "UTF-16be"};
+
+/* A needle for the ASCII `text` in `encoding`; a UTF-16 form goes to
+ * `buffer`, which must hold twice the length of text. */
+static struct scan_needle needle_in(const char *text, enum encoding encoding,
+                                    char *buffer)
+{
+    size_t length = strlen(text);
+    if (encoding == UTF8)
+        return (struct scan_needle){text, length, 0};
+    for (size_t i = 0; i < length; i++) {
+        buffer[2 * i + (encoding == UTF16BE)] = text[i];
+        buffer[2 * i + (encoding == UTF16LE)] = '\0';
+    }
+    return (struct scan_needle){buffer, 2 * length, 0};
+}
+
 static struct scan_needle needle(const char *text)
 {
-    struct scan_needle result = {text, strlen(text), 0};
-    return result;
+    return needle_in(text, UTF8, NULL);
 }
 
 /* A database file with one live row whose adjacent columns spell
  * "Storgatan 166" and a text that contains "Jesper Lund". In WAL mode
  * with `wal` set, the rows stay in the WAL, which also keeps the old
  * value "Erased Person" of a row that was deleted. */
-static sqlite3 *open_fixture(char *path, int wal)
+static sqlite3 *open_fixture_in(char *path, int wal, enum encoding encoding)
 {
     sqlite3 *db = new_database(path, 0);
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA encoding = '%s';",
+             encoding_names[encoding]);
+    exec_or_exit(db, pragma);
     if (wal)
         exec_or_exit(db, "PRAGMA journal_mode = WAL;"
                          "PRAGMA wal_autocheckpoint = 0;");
@@ -39,6 +62,11 @@ static sqlite3 *open_fixture(char *path, int wal)
     return db;
 }
 
+static sqlite3 *open_fixture(char *path, int wal)
+{
+    return open_fixture_in(path, wal, UTF8);
+}
+
 static void remove_fixture(sqlite3 *db, const char *path)
 {
     char other[4096];
@@ -50,18 +78,24 @@ static void remove_fixture(sqlite3 *db, const char *path)
     remove(other);
 }
 
-/* Count the residues of three values in the database file (counts[0,
- * 3)) and in its WAL (counts[3, 6)), and check that the search works. */
-static void scan_three(sqlite3 *db, const char *path, long *counts)
+/* Count the residues of three values, in the fixture's `encoding`, in
+ * the database file (counts[0, 3)) and in its WAL (counts[3, 6)), and
+ * check that the search works. */
+static void scan_three_in(sqlite3 *db, const char *path,
+                          enum encoding encoding, long *counts)
 {
     char wal[4096];
     snprintf(wal, sizeof wal, "%s-wal", path);
     const char *files[] = {path, wal};
     const char *sqls[] = {"SELECT street, zip, note FROM address"};
+    char forms[3][32];
     struct scan_needle values[] = {
-        needle("Jesper Lund"),   /* inside a live text */
-        needle("Storgatan 166"), /* across adjacent live columns */
-        needle("Erased Person"), /* only in the WAL's old frames */
+        /* inside a live text */
+        needle_in("Jesper Lund", encoding, forms[0]),
+        /* across adjacent live columns */
+        needle_in("Storgatan 166", encoding, forms[1]),
+        /* only in the WAL's old frames */
+        needle_in("Erased Person", encoding, forms[2]),
     };
     char *err = NULL;
     int status = erasure_scan(db, files, 2, sqls, 1, values, 3, counts, &err);
@@ -69,6 +103,11 @@ static void scan_three(sqlite3 *db, const char *path, long *counts)
     check_value("no message", err == NULL, 1, __LINE__);
     free(err);
     check_value("values' counts unchanged", values[0].count, 0, __LINE__);
+}
+
+static void scan_three(sqlite3 *db, const char *path, long *counts)
+{
+    scan_three_in(db, path, UTF8, counts);
 }
 
 /* No WAL: the file is read page by page. */
@@ -100,6 +139,35 @@ static void test_rows(void)
     check_value("old text in the WAL", counts[5] > 0, 1, __LINE__);
     check_value("main file has no rows yet", counts[2], 0, __LINE__);
     remove_fixture(db, path);
+}
+
+/* A database that stores text in UTF-16, searched for UTF-16 values:
+ * page by page in little-endian, by rows in big-endian, where the
+ * records of the live rows must also be built in UTF-16. */
+static void test_utf16(void)
+{
+    char path[] = "/tmp/lethe-test-erasure-scan-XXXXXX";
+    sqlite3 *db = open_fixture_in(path, 0, UTF16LE);
+    long counts[6];
+    scan_three_in(db, path, UTF16LE, counts);
+    check_value("UTF-16 pages: text in a live record", counts[0], 0,
+                __LINE__);
+    check_value("UTF-16 pages: columns of a live record", counts[1], 0,
+                __LINE__);
+    check_value("UTF-16 pages: old text in free space", counts[2], 1,
+                __LINE__);
+    remove_fixture(db, path);
+
+    char wal_path[] = "/tmp/lethe-test-erasure-scan-XXXXXX";
+    db = open_fixture_in(wal_path, 1, UTF16BE);
+    scan_three_in(db, wal_path, UTF16BE, counts);
+    check_value("UTF-16 rows: text of a live row", counts[0] + counts[3], 0,
+                __LINE__);
+    check_value("UTF-16 rows: columns of a live row", counts[1] + counts[4],
+                0, __LINE__);
+    check_value("UTF-16 rows: old text in the WAL", counts[5] > 0, 1,
+                __LINE__);
+    remove_fixture(db, wal_path);
 }
 
 /* A value in a statistics table that SQLite keeps (sqlite_stat4, made
@@ -176,6 +244,7 @@ int main(void)
 {
     test_pages();
     test_rows();
+    test_utf16();
     test_statistics();
     test_failures();
     return check_summary();

@@ -17,13 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The plain count of `text` in the file: the reference. */
-static long raw_count(const char *path, const char *text)
+/* The plain count of bytes[0, length) in the file: the reference. */
+static long raw_count_bytes(const char *path, const char *text, size_t length)
 {
     FILE *file = fopen(path, "rb");
     if (!file)
         return -1;
-    size_t length = strlen(text), size = 0, capacity = 1 << 16;
+    size_t size = 0, capacity = 1 << 16;
     char *data = malloc(capacity);
     size_t got;
     while ((got = fread(data + size, 1, capacity - size, file)) > 0) {
@@ -38,6 +38,11 @@ static long raw_count(const char *path, const char *text)
             count++;
     free(data);
     return count;
+}
+
+static long raw_count(const char *path, const char *text)
+{
+    return raw_count_bytes(path, text, strlen(text));
 }
 
 /* page_scan's residues of `texts`, with `threads` threads and the roots
@@ -258,18 +263,63 @@ static void test_internal_tables(void)
     remove(path);
 }
 
+/* Write the ASCII `text` in UTF-16 to `out` (twice its length). */
+static size_t widen(const char *text, int big_endian, char *out)
+{
+    size_t length = strlen(text);
+    for (size_t i = 0; i < length; i++) {
+        out[2 * i + (big_endian ? 1 : 0)] = text[i];
+        out[2 * i + (big_endian ? 0 : 1)] = '\0';
+    }
+    return 2 * length;
+}
+
+/* A database that stores text in UTF-16 is read like any other, with
+ * needles in its encoding. */
+static void test_utf16(void)
+{
+    for (int big_endian = 0; big_endian < 2; big_endian++) {
+        char path[] = "/tmp/lethe-test-page-scan-XXXXXX";
+        sqlite3 *db = new_database(path, 0);
+        exec_or_exit(db, big_endian ? "PRAGMA encoding = 'UTF-16be';"
+                                    : "PRAGMA encoding = 'UTF-16le';");
+        exec_or_exit(db, "CREATE TABLE note (text TEXT);"
+                         "INSERT INTO note VALUES ('Live Canary'), "
+                         "('Gone Canary');"
+                         "DELETE FROM note WHERE text = 'Gone Canary';");
+        sqlite3_close(db);
+        char live[32], gone[32];
+        struct scan_needle needles[] = {
+            {live, widen("Live Canary", big_endian, live), 0},
+            {gone, widen("Gone Canary", big_endian, gone), 0},
+        };
+        long deleted = raw_count_bytes(path, gone, needles[1].length);
+        check_value("UTF-16 fixture has the deleted text", deleted, 1,
+                    __LINE__);
+        char *err = NULL;
+        check_value("UTF-16 status",
+                    page_scan(path, needles, 2, NULL, 0, 1, &err), 1,
+                    __LINE__);
+        free(err);
+        check_value("UTF-16 live text", needles[0].count, 0, __LINE__);
+        check_value("UTF-16 text in free space", needles[1].count, deleted,
+                    __LINE__);
+        remove(path);
+    }
+}
+
 /* Files that page_scan does not read return 0, a missing one -1. */
 static void test_other_files(void)
 {
     const char *texts[] = {"Canary"};
     long counts[1];
     char path[] = "/tmp/lethe-test-page-scan-XXXXXX";
-    sqlite3 *db = new_database(path, 1);
-    exec_or_exit(db, "PRAGMA encoding = 'UTF-16le';"
-                     "CREATE TABLE note (text TEXT);");
-    sqlite3_close(db);
-    check_value("UTF-16 database", residues(path, texts, 1, 1, counts), 0,
-                __LINE__);
+    int descriptor = mkstemp(path);
+    if (descriptor < 0) {
+        perror("mkstemp");
+        exit(1);
+    }
+    close(descriptor);
     FILE *file = fopen(path, "wb");
     fputs("not a database, but it mentions a Canary", file);
     fclose(file);
@@ -291,6 +341,7 @@ int main(void)
     test_secure_delete();
     test_past_the_end();
     test_internal_tables();
+    test_utf16();
     test_other_files();
     return check_summary();
 }
