@@ -251,14 +251,11 @@ union_sse41(const uint16_t *a, int32_t a_length, const uint16_t *b,
                         &last);
 }
 
+/* The compiler's runtime detects the processor's features before main()
+ * runs, so this is a read of a flag. */
 static bool has_sse41(void)
 {
-    static int supported = -1;
-    if (supported < 0) {
-        __builtin_cpu_init();
-        supported = __builtin_cpu_supports("sse4.1") ? 1 : 0;
-    }
-    return supported == 1;
+    return __builtin_cpu_supports("sse4.1");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -353,10 +350,13 @@ static roaring_bitmap_t *walk(enum operation operation,
 {
     const roaring_array_t *x = &left->high_low_container;
     const roaring_array_t *y = &right->high_low_container;
-    /* Every key of the result is a key of x, of y or of both. */
+    /* The keys of a union are those of x and y, of a difference those of
+     * x, and of an intersection those of both. */
     uint32_t capacity = (uint32_t)x->size;
     if (operation == UNION)
         capacity += (uint32_t)y->size;
+    else if (operation == INTERSECTION && y->size < x->size)
+        capacity = (uint32_t)y->size;
     roaring_bitmap_t *result = roaring_bitmap_create_with_capacity(capacity);
     if (!result)
         return NULL;
