@@ -77,12 +77,14 @@ local function cell_text(value)
   return util.printable(tostring(value))
 end
 
--- Print a set: its entity, count, memory and its first rows.
-local function show_set(session, set)
+-- Print a set: its entity, count, memory and its first rows. `noun`
+-- counts the set's members: "records" for a selection, whose ids all
+-- have rows, or "ids" for a set built by hand.
+local function show_set(session, set, noun)
   local entity = session.model.entities[set:entity()]
   local count = #set
-  session.out(string.format("%s: %d records (%d bytes)", set:entity(), count,
-    set:bytes()))
+  session.out(string.format("%s: %d %s (%d bytes)", set:entity(), count,
+    noun, set:bytes()))
   if not entity or count == 0 then return end
   local columns = { entity.key }
   for _, column in ipairs(entity.label) do
@@ -136,11 +138,12 @@ end
 -- Print one result value.
 function repl.show(session, value)
   if policy.is_selection(value) then
-    value = planner.evaluate(session.db, value)
+    show_set(session, planner.evaluate(session.db, value), "records")
+    return
   end
   if type(value) == "userdata"
       and pcall(function() return value:entity() end) then
-    show_set(session, value)
+    show_set(session, value, "ids")
     return
   end
   session.out(value_text(value, 0, {}))
@@ -402,7 +405,7 @@ local function environment(session)
     if extra[name] == nil then extra[name] = api.entity(name) end
   end
   extra.set = { new = idset.new, from_array = idset.from_array,
-                range = idset.range }
+                range = idset.range, deserialize = idset.deserialize }
   extra.apply = function(body)
     return repl.apply(session, body)
   end

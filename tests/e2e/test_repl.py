@@ -224,14 +224,23 @@ class ReplPipe(unittest.TestCase):
             'return set.range("person", 3, 20)\n')
         self.assertEqual(result.returncode, 0, result.stderr)
         first, second = result.stdout.split("person: ")[1:]
-        self.assertTrue(first.startswith("3 records ("), first)
+        self.assertTrue(first.startswith("3 ids ("), first)
         self.assertIn("Anna", first)
         self.assertIn("Dirk", first)
         self.assertIn("(1 id has no row in person)", first)
-        self.assertTrue(second.startswith("18 records ("), second)
+        self.assertTrue(second.startswith("18 ids ("), second)
         self.assertIn("Cato", second)
         self.assertIn("(16 ids have no row in person)", second)
         self.assertNotIn("not shown", result.stdout)
+
+    def test_set_deserialize_round_trip(self):
+        result = self.run_script(
+            's = set.from_array("person", { 1, 4, 99, 4294967295 })\n'
+            'return set.deserialize(s:serialize()) == s\n'
+            'return set.deserialize(s:serialize():sub(1, 10))\n')
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stdout, "true\n")
+        self.assertIn("invalid serialized id set", result.stderr)
 
     def test_set_bytes_shown(self):
         result = self.run_script(
@@ -240,7 +249,7 @@ class ReplPipe(unittest.TestCase):
             'return s\n')
         self.assertEqual(result.returncode, 0, result.stderr)
         bytes_line, header = result.stdout.splitlines()[:2]
-        self.assertEqual(header, f"person: 100000 records ({bytes_line} bytes)")
+        self.assertEqual(header, f"person: 100000 ids ({bytes_line} bytes)")
         self.assertGreater(int(bytes_line), 0)
 
     def test_control_characters_escaped(self):
