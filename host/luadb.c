@@ -106,7 +106,9 @@ static int raise_sql_error(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
 }
 
 /* Bind the parameters in the table at `index` (if any): elements 1 to n,
- * where n is the table's field n or else its length. `reserved` trailing
+ * where n is the table's field n or else its length. A string binds as
+ * UTF-8 text, and a table { blob = STRING } as a BLOB of those bytes,
+ * which a UTF-16 database stores unconverted. `reserved` trailing
  * placeholders are left for the caller to bind. Raises on a value that
  * cannot be bound. */
 static void bind_parameters(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
@@ -158,6 +160,19 @@ static void bind_parameters(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
                 const char *text = lua_tolstring(L, -1, &length);
                 status = sqlite3_bind_text64(statement, i, text, length,
                                              SQLITE_TRANSIENT, SQLITE_UTF8);
+                break;
+            }
+            case LUA_TTABLE: {
+                size_t length;
+                lua_getfield(L, -1, "blob");
+                const char *bytes = lua_tolstring(L, -1, &length);
+                if (!bytes || lua_type(L, -1) != LUA_TSTRING)
+                    luaL_error(L, "cannot bind a table as SQL parameter %d: "
+                                  "expected { blob = STRING }",
+                               i);
+                status = sqlite3_bind_blob64(statement, i, bytes, length,
+                                             SQLITE_TRANSIENT);
+                lua_pop(L, 1);
                 break;
             }
             default:

@@ -415,6 +415,25 @@ static int native_erasure_scan(lua_State *L)
     return 1;
 }
 
+/* native.count_needles(text, needles) -> a sequence of the number of
+ * occurrences of each non-empty string needles[i] in text, overlapping
+ * ones included. [-2, +1, v] */
+static int native_count_needles(lua_State *L)
+{
+    size_t length, count;
+    const char *text = luaL_checklstring(L, 1, &length);
+    struct scan_needle *needles = check_needles(L, 2, &count);
+    struct scan_index *index = scan_index_new(needles, count);
+    scan_index_count(index, text, length, length);
+    scan_index_free(index);
+    lua_createtable(L, (int)count, 0);
+    for (size_t i = 0; i < count; i++) {
+        lua_pushinteger(L, needles[i].count);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
 static const luaL_Reg host_functions[] = {
     {"sha256", native_sha256},
     {"hmac_sha256", native_hmac_sha256},
@@ -429,6 +448,7 @@ static const luaL_Reg host_functions[] = {
     {"time", native_time},
     {"stderr", native_stderr},
     {"erasure_scan", native_erasure_scan},
+    {"count_needles", native_count_needles},
     {"make_directories", native_make_directories},
     {"absolute_path", native_absolute_path},
     {"catch_interrupts", native_catch_interrupts},

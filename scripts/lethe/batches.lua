@@ -82,7 +82,7 @@ local function store_effects(db, run_id, plan)
         .. "ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         { run_id, position, rule.name, effect.operation, effect.entity.name,
           effect.entity.table, effect.entity.key, sql, encode_params(params),
-          effect.ids:serialize() })
+          { blob = effect.ids:serialize() } })
     end
   end
 end

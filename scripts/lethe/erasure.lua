@@ -22,7 +22,11 @@ local quote = util.quote
 erasure.minimum_length = 5
 
 -- The personal-data text columns of `entity`, each as the expression
--- of its value when it is long enough to search, else NULL.
+-- of its value when it is long enough to search, else NULL. The value is
+-- taken as the bytes that the database stores: CAST(text AS BLOB) gives
+-- text in the database's encoding, UTF-8 or UTF-16, and a BLOB as it is.
+-- A round trip through Lua's UTF-8 would change UTF-16 text that is not
+-- valid Unicode (a lone surrogate) and the bytes of a BLOB.
 local function searched_columns(entity)
   local columns = {}
   for _, name in ipairs(util.sorted_keys(entity.fields)) do
@@ -30,7 +34,7 @@ local function searched_columns(entity)
     if field.personal and field.type == "text" then
       -- The length in bytes: length() of text stops at a NUL byte.
       columns[#columns + 1] = string.format(
-        "CASE WHEN length(CAST(%s AS BLOB)) >= %d THEN CAST(%s AS TEXT) END",
+        "CASE WHEN length(CAST(%s AS BLOB)) >= %d THEN CAST(%s AS BLOB) END",
         quote(field.column), erasure.minimum_length, quote(field.column))
     end
   end
@@ -196,45 +200,37 @@ end
 erasure.piece_threshold = 512
 erasure.piece_length = 32
 
--- Return a function that gives the bytes of a text value as `db` stores
--- them, or nil for a database that stores text in UTF-8, as Lua has it.
--- In UTF-16 CAST(text AS BLOB) converts the text as SQLite did when the
--- row was written.
-local function stored_text(db)
-  if db:scalar("PRAGMA encoding") == "UTF-8" then return nil end
-  return function(value)
-    return db:scalar("SELECT CAST(CAST(?1 AS TEXT) AS BLOB)", { value })
-  end
-end
-
--- Return three things: the needles to search for `values` (each distinct
+-- Return four things: the needles to search for `values` (each distinct
 -- value, then the pieces of the long ones), the owner of each needle (the
--- index of its value), and the number of distinct values. With `stored`
--- (from stored_text), each value is searched as stored text. Its own
--- bytes, which a BLOB keeps in any encoding, are then searched only when
--- they are long enough.
-local function needles(values, stored)
-  local list, owners, seen, distinct = {}, {}, {}, 0
+-- index of its value), the number of distinct values, and for each needle
+-- the number of times one copy of its value contains it. A piece of
+-- repetitive text occurs several times in each copy, so its count in a
+-- file is divided by that number to give copies.
+local function needles(values)
+  local list, owners, repeats, seen, distinct = {}, {}, {}, {}, 0
   local piece = erasure.piece_length
-  local function add(form)
-    list[#list + 1] = form
-    owners[#list] = distinct
-    if #form > erasure.piece_threshold then
-      for at = 1, #form - piece + 1, piece do
-        list[#list + 1] = form:sub(at, at + piece - 1)
-        owners[#list] = distinct
-      end
-    end
-  end
   for _, value in ipairs(values) do
     if not seen[value] then
       seen[value] = true
       distinct = distinct + 1
-      if not stored or #value >= erasure.minimum_length then add(value) end
-      if stored then add(stored(value)) end
+      list[#list + 1] = value
+      owners[#list] = distinct
+      repeats[#list] = 1
+      if #value > erasure.piece_threshold then
+        local pieces = {}
+        for at = 1, #value - piece + 1, piece do
+          pieces[#pieces + 1] = value:sub(at, at + piece - 1)
+        end
+        local counts = native.count_needles(value, pieces)
+        for i, text in ipairs(pieces) do
+          list[#list + 1] = text
+          owners[#list] = distinct
+          repeats[#list] = counts[i]
+        end
+      end
     end
   end
-  return list, owners, distinct
+  return list, owners, distinct, repeats
 end
 
 -- After the commit: optionally VACUUM, checkpoint and truncate the WAL,
@@ -256,7 +252,7 @@ function erasure.finish(db, values, vacuum)
     result.verified = false
     result.failure = tostring(message)
   end
-  local searched, owners, distinct = needles(values, stored_text(db))
+  local searched, owners, distinct, repeats = needles(values)
   result.values = distinct
   result.files = { path, path .. "-wal", path .. "-journal" }
   -- Copies that live records still contain (whole, inside longer text, or
@@ -274,10 +270,11 @@ function erasure.finish(db, values, vacuum)
     if not scan then error(message, 0) end
   end
   for f, file in ipairs(result.files) do
-    -- A value counts the most residues that any of its needles found.
+    -- A value counts the most copies that any of its needles found.
     local copies = {}
     for i, count in ipairs(scan.counts[f] or {}) do
       local owner = owners[i]
+      count = (count + repeats[i] - 1) // repeats[i]
       if count > (copies[owner] or 0) then copies[owner] = count end
     end
     local found = 0

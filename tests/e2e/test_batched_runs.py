@@ -373,6 +373,33 @@ def interrupt_at(arguments, rows):
     return status, output.decode("utf-8", "replace")
 
 
+class Utf16BatchedTest(lt.LetheTestCase):
+    """A batched run on a database that stores text in UTF-16 freezes its
+    id sets as BLOBs, which SQLite stores unconverted, and ends as the
+    unbatched apply does."""
+
+    def test_batched_run_on_utf16(self):
+        reference = fresh_copy("utf16-reference.db")
+        lt.recode_database(reference, "UTF-16le")
+        batched = gh.copy_database(reference,
+                                   os.path.join(folder, "utf16-batched.db"))
+        digest = lt.run_lethe("plan", "retention", "--db", reference, "--now",
+                              NOW, "--json").json()["short_digest"]
+        unbatched = lt.run_lethe(*apply_arguments(reference, digest)[1:])
+        self.assert_exit(unbatched, 0)
+        result = gh.run(*apply_arguments(batched, digest, "--batch-size",
+                                         BATCH_SIZE)[1:], timeout=300)
+        self.assert_exit(result, 0)
+        self.assert_stderr_contains(result, "Erasure verified")
+        self.assertEqual(run_state(batched)["state"], "done")
+        types = lt.query(batched, "SELECT DISTINCT typeof(ids) FROM "
+                         "lethe_run_effect")
+        self.assertEqual(types, [("blob",)])
+        self.assertTrue(comparable(batched) == comparable(reference),
+                        "the batched run on UTF-16 differs from the "
+                        "unbatched apply")
+
+
 class InterruptCase(lt.LetheTestCase):
     """A batched run stopped with SIGINT after its third batch of two rows,
     once per class."""

@@ -262,9 +262,13 @@ VALUES (30, 30, 'Storgatan 166', '111 22', 'Stockholm', 'Sweden'),
 ERASED_STREET = "Storgatan 166"
 
 
-def file_count(db, text, encoding="UTF-8"):
+def file_count_bytes(db, data):
     with open(db, "rb") as file:
-        return file.read().count(text.encode(CODECS[encoding]))
+        return file.read().count(data)
+
+
+def file_count(db, text, encoding="UTF-8"):
+    return file_count_bytes(db, text.encode(CODECS[encoding]))
 
 
 class AdjacentColumnsTest(lt.LetheTestCase):
@@ -304,6 +308,29 @@ def plant_old_copy(db, text):
         connection.commit()
     finally:
         connection.close()
+
+
+def plant_stored_value(db, stored, as_text):
+    """Give person 30 a middle name of the bytes `stored`, as text in the
+    database's encoding or as a BLOB, and leave an old copy of it in free
+    space. SQL sets it, because it may be text that Python cannot hold
+    (UTF-16 with a lone surrogate)."""
+    value = f"CAST(X'{stored.hex()}' AS TEXT)" if as_text else \
+        f"X'{stored.hex()}'"
+    connection = lt.connect(db)
+    try:
+        connection.execute(f"UPDATE person SET middlename = {value} "
+                           "WHERE person_id = 30")
+        connection.execute("PRAGMA secure_delete = OFF")
+        connection.execute("CREATE TABLE scratch (note)")
+        connection.execute(f"INSERT INTO scratch VALUES ({value})")
+        connection.execute("DELETE FROM scratch")
+        connection.commit()
+        kept = connection.execute("SELECT CAST(middlename AS BLOB) FROM "
+                                  "person WHERE person_id = 30").fetchone()
+    finally:
+        connection.close()
+    assert kept == (stored,), f"the middle name was stored as {kept}"
 
 
 # A middle name with a NUL byte among its first five characters, where
@@ -351,6 +378,55 @@ class OldCopyTest(lt.LetheTestCase):
                 self.assert_stderr_contains(
                     result, "Erasure NOT verified: copies of erased values "
                     f"remain (1 in {db})")
+
+    def test_stored_bytes_searched(self):
+        # Text that is not valid Unicode (a lone surrogate), which a round
+        # trip through UTF-8 would change, and the UTF-8 bytes of a name
+        # stored as a BLOB in a UTF-16 database.
+        surrogate = [ord("Z"), ord("q"), 0xD83D] + [ord(c) for c in "name"]
+        cases = [
+            ("UTF-16le", b"".join(unit.to_bytes(2, "little")
+                                  for unit in surrogate), True),
+            ("UTF-16be", b"".join(unit.to_bytes(2, "big")
+                                  for unit in surrogate), True),
+            ("UTF-16be", "Zq\u0645\u062d\u0645\u062f".encode(), False),
+            ("UTF-8", "Zq\u0645\u062d\u0645\u062f".encode(), False),
+        ]
+        for encoding, stored, as_text in cases:
+            with self.subTest(encoding=encoding, stored=stored):
+                folder = lt.temporary_folder(self)
+                db = templates.copy("guard", folder)
+                if encoding != "UTF-8":
+                    lt.recode_database(db, encoding)
+                gh.add_canaries(db)
+                plant_stored_value(db, stored, as_text)
+                self.assertEqual(file_count_bytes(db, stored), 2,
+                                 "the fixture needs a live and an old copy")
+                policy = lt.write_file(folder, "erase.lua", POLICY)
+                digest = gh.plan_json(policy, db)["short_digest"]
+                result = gh.apply_policy(policy, db, digest)
+                self.assert_exit(result, 1)
+                self.assert_stderr_contains(
+                    result, "Erasure NOT verified: copies of erased values "
+                    f"remain (1 in {db})")
+
+    def test_repetitive_long_value_counted_once(self):
+        # Each 32-byte piece of this value occurs hundreds of times in one
+        # copy of it; one old copy must still count as one.
+        stored = ("Zq" + "abc" * 400).encode()
+        folder = lt.temporary_folder(self)
+        db = templates.copy("guard", folder)
+        gh.add_canaries(db)
+        plant_stored_value(db, stored, True)
+        self.assertEqual(file_count_bytes(db, stored), 2,
+                         "the fixture needs a live and an old copy")
+        policy = lt.write_file(folder, "erase.lua", POLICY)
+        digest = gh.plan_json(policy, db)["short_digest"]
+        result = gh.apply_policy(policy, db, digest)
+        self.assert_exit(result, 1)
+        self.assert_stderr_contains(
+            result, "Erasure NOT verified: copies of erased values "
+            f"remain (1 in {db})")
 
     def test_value_with_nul_searched(self):
         db, result = self.apply("delete", value=NUL_NAME)
