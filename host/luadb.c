@@ -164,12 +164,11 @@ static void bind_parameters(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
             }
             case LUA_TTABLE: {
                 size_t length;
-                lua_getfield(L, -1, "blob");
-                const char *bytes = lua_tolstring(L, -1, &length);
-                if (!bytes || lua_type(L, -1) != LUA_TSTRING)
+                if (lua_getfield(L, -1, "blob") != LUA_TSTRING)
                     luaL_error(L, "cannot bind a table as SQL parameter %d: "
                                   "expected { blob = STRING }",
                                i);
+                const char *bytes = lua_tolstring(L, -1, &length);
                 status = sqlite3_bind_blob64(statement, i, bytes, length,
                                              SQLITE_TRANSIENT);
                 lua_pop(L, 1);
