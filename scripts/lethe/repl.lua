@@ -92,8 +92,16 @@ local function show_set(session, set, noun)
   end
   local quoted = {}
   for i, column in ipairs(columns) do quoted[i] = "t0." .. quote(column) end
+  -- A set with more ids than the table has rows (a range built by hand)
+  -- is looked up row by row in key order, because SQLite would read
+  -- every id of the set to find the first rows.
+  local condition = "t0.%s IN lethe_ids(?1)"
+  if noun == "ids" and count > session.db:scalar(
+      "SELECT count(*) FROM " .. quote(entity.table)) then
+    condition = "EXISTS (SELECT 1 FROM lethe_ids(?1) AS s WHERE s.id = t0.%s)"
+  end
   local rows = session.db:rows(string.format("SELECT %s FROM %s t0 WHERE "
-    .. "t0.%s IN lethe_ids(?1) ORDER BY t0.%s LIMIT %d",
+    .. condition .. " ORDER BY t0.%s LIMIT %d",
     table.concat(quoted, ", "), quote(entity.table), quote(entity.key),
     quote(entity.key), repl.shown_rows), { set })
   local cells = {}

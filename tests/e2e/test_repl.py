@@ -233,6 +233,19 @@ class ReplPipe(unittest.TestCase):
         self.assertIn("(16 ids have no row in person)", second)
         self.assertNotIn("not shown", result.stdout)
 
+    def test_set_larger_than_table_shown(self):
+        # Ids 2 to 2^32 - 1: reading them all would take minutes, but the
+        # fixture's persons 2, 3 and 4 are found at once.
+        result = self.run_script(
+            'return set.range("person", 2, 4294967295)\n')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(result.stdout.startswith("person: 4294967294 ids ("),
+                        result.stdout)
+        for name in ("Bram", "Cato", "Dirk"):
+            self.assertIn(name, result.stdout)
+        self.assertIn("(4294967291 ids have no row in person)",
+                      result.stdout)
+
     def test_set_deserialize_round_trip(self):
         result = self.run_script(
             's = set.from_array("person", { 1, 4, 99, 4294967295 })\n'
