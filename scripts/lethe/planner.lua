@@ -571,14 +571,20 @@ function planner.plan(run, policy)
     local earlier = (claimed[entity.name] or empty_set(entity))
       | (deleted[entity.name] or empty_set(entity))
     local ids = selected - earlier
-    if run.restrict then
-      ids = ids & (run.restrict[rule.name] or empty_set(entity))
-    end
+    -- A rule claims what it selects in the whole policy, also in a run
+    -- restricted to another rule, so that the restricted rule never takes
+    -- a record that an earlier rule (a keep() above all) decides.
     claimed[entity.name] = (claimed[entity.name] or empty_set(entity)) | ids
+    local excluded, outside = #selected - #ids, 0
+    if run.restrict then
+      local allowed = ids & (run.restrict[rule.name] or empty_set(entity))
+      outside = #ids - #allowed
+      ids = allowed
+    end
     local planned = {
       index = index, name = rule.name, action = rule.action,
       entity = entity, reason = rule.reason, line = rule.line,
-      selected = #selected, excluded = #selected - #ids,
+      selected = #selected, excluded = excluded, outside = outside,
       criteria = descriptions(rule.selection), vetoes = {}, effects = {},
       unreadable_dates = criteria.unreadable_dates(db, rule.selection,
         run.unreadable_dates),

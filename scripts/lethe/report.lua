@@ -87,6 +87,10 @@ local function write_rule(out, rule)
     selected = selected .. string.format(
       " (%d more were taken by earlier rules)", rule.excluded)
   end
+  if rule.outside > 0 then
+    selected = selected .. string.format(
+      " (%d more are left out by --rule or --only)", rule.outside)
+  end
   if #rule.ids >= report.large_set then
     selected = selected .. string.format("; the id set takes %d bytes",
       rule.ids:bytes())
@@ -213,7 +217,7 @@ local function rule_json(rule)
   return {
     index = rule.index, name = rule.name, action = rule.action,
     entity = rule.entity.name, reason = rule.reason, line = rule.line,
-    selected = #rule.ids, excluded = rule.excluded,
+    selected = #rule.ids, excluded = rule.excluded, outside = rule.outside,
     set_bytes = rule.ids:bytes(),
     acting = #rule.acting, criteria = json.array(rule.criteria),
     effects = effects, vetoes = vetoes, samples = samples_json(rule.samples),

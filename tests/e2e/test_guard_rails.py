@@ -533,5 +533,50 @@ class OnlyTest(GuardCase):
         self.assert_persons([11])
 
 
+class RuleRestrictTest(GuardCase):
+    """--rule NAME acts only on what that rule takes in the whole policy:
+    a record that an earlier keep() rule decides stays."""
+
+    POLICY = f"""\
+policy {{ name = "keep first", model = "crm" }}
+local person = entity "person"
+rule "keep some" {{
+  select = person:where {{ {{ "lastname", "one of", {{ "Prospect11",
+    "Prospect12" }} }} }},
+  action = keep(),
+}}
+rule "delete them" {{
+  select = person:where {{ {{ "lastname", "one of", {{ "Prospect11",
+    "Prospect12", "Prospect13", "Prospect14" }} }} }},
+  action = delete(),
+}}
+"""
+
+    def test_earlier_keep_protects(self):
+        policy = self.write_policy(self.POLICY)
+        arguments = ("apply", policy, "--db", self.db, "--now", gh.GUARD_NOW,
+                     "--as", gh.USER, "--rule", "delete them")
+        preview = gh.run(*arguments)
+        self.assert_exit(preview, 1)
+        self.assertIn("selected: 2 person records (2 more were taken by "
+                      "earlier rules)", preview.stdout)
+        self.assertIn("selected: 0 person records (2 more are left out by "
+                      "--rule or --only)", preview.stdout)
+        result = gh.run(*arguments, "--yes", lt.plan_digest(preview.stdout))
+        self.assert_exit(result, 0)
+        self.assert_persons([13, 14])
+
+    def test_only_earlier_kept_ignored(self):
+        policy = self.write_policy(self.POLICY)
+        arguments = ("apply", policy, "--db", self.db, "--now", gh.GUARD_NOW,
+                     "--as", gh.USER, "--rule", "delete them", "--only",
+                     "11,13")
+        preview = gh.run(*arguments)
+        self.assert_exit(preview, 1)
+        result = gh.run(*arguments, "--yes", lt.plan_digest(preview.stdout))
+        self.assert_exit(result, 0)
+        self.assert_persons([13])
+
+
 if __name__ == "__main__":
     unittest.main()
