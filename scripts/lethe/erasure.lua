@@ -246,8 +246,18 @@ function erasure.finish(db, values, vacuum)
   local ok, message = pcall(function()
     if vacuum then db:script("VACUUM") end
     local mode = db:scalar("PRAGMA journal_mode")
-    if mode == "wal" then db:scalar("PRAGMA wal_checkpoint(TRUNCATE)") end
+    -- The first column is 1 when another connection's read kept the
+    -- checkpoint from finishing.
+    if mode == "wal" then
+      result.checkpoint_blocked =
+        db:scalar("PRAGMA wal_checkpoint(TRUNCATE)") == 1
+    end
   end)
+  result.vacuumed = vacuum and ok
+  -- A rebuild that the WAL still holds has not reached the database file.
+  if result.vacuumed and result.checkpoint_blocked and #values == 0 then
+    result.verified = false
+  end
   if not ok then
     result.verified = false
     result.failure = tostring(message)
@@ -321,13 +331,31 @@ function erasure.describe(result)
       .. "Run `lethe apply` again with --vacuum once the cause is fixed.",
       result.failure, table.concat(result.files, ", "))
   end
+  if result.values == 0 and result.vacuumed then
+    if result.checkpoint_blocked then
+      return string.format("NOT rebuilt: VACUUM ran, but another "
+        .. "connection kept a read open, so the old pages stay in %s. "
+        .. "Close the other connections and run again.", result.files[2])
+    end
+    return string.format("Rebuilt %s with VACUUM; this run erased no "
+      .. "values, so there was nothing to search for.", result.files[1])
+  end
   if result.verified then
     return string.format("Erasure verified: no residual copies of %d erased "
       .. "values in %s.", result.values, table.concat(result.files, ", "))
   end
+  -- The erased values are kept in memory only, so the advice is to
+  -- rebuild the file: no later run can search for them again.
+  local remedy = "Rebuild the file to remove them: `lethe apply` with "
+    .. "--vacuum does even when it has nothing to change."
+  if result.checkpoint_blocked then
+    remedy = "Another connection kept a read open, so SQLite could not "
+      .. "write the WAL back into the database and clear it. Close the "
+      .. "other connections, then rebuild the file: `lethe apply` with "
+      .. "--vacuum does even when it has nothing to change."
+  end
   return string.format("Erasure NOT verified: copies of erased values "
-    .. "remain (%s). Run again with --vacuum to rewrite the file.",
-    table.concat(residue_parts(result), ", "))
+    .. "remain (%s). %s", table.concat(residue_parts(result), ", "), remedy)
 end
 
 return erasure

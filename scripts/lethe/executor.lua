@@ -341,7 +341,10 @@ function executor.apply(run, confirmed, user)
   -- NOTE: the ledger is written after the commit, so that it never names
   -- rows that stayed; a crash between the two loses these lines.
   if run.ledger_path then ledger.append(run.ledger_path, result.lines) end
-  if run.skip_erasure or not executor.deletes(result.plan) then
+  -- --vacuum rebuilds the file even when nothing is deleted, so that it
+  -- removes what an earlier run's check found.
+  if run.skip_erasure or not (executor.deletes(result.plan) or run.vacuum)
+  then
     return result.plan, nil
   end
   return result.plan, erasure.finish(db, result.values, run.vacuum)

@@ -202,7 +202,38 @@ class OpenReaderTest(lt.LetheTestCase):
         digest = gh.plan_json(policy, db)["short_digest"]
         result, _ = apply_with_open_reader(policy, db, digest)
         self.assert_exit(result, 1)
-        self.assert_stderr_contains(result, "Erasure NOT verified")
+        self.assert_stderr_contains(result, "Erasure NOT verified",
+                                    "Another connection kept a read open")
+
+    def test_vacuum_after_reader_closes(self):
+        # The check's advice: a run with --vacuum and nothing left to
+        # change rebuilds the file, but only once the reader is gone.
+        folder = lt.temporary_folder(self)
+        db = templates.copy("guard", folder)
+        gh.add_canaries(db)
+        lt.query(db, "PRAGMA journal_mode = WAL")
+        policy = lt.write_file(folder, "erase.lua", POLICY)
+        digest = gh.plan_json(policy, db)["short_digest"]
+        reader = sqlite3.connect(db, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM person").fetchall()
+            # Reading the files here would close the reader's POSIX
+            # locks, so only the check's own report shows the copies.
+            result = gh.apply_policy(policy, db, digest)
+            self.assert_exit(result, 1)
+            self.assert_stderr_contains(result, "Erasure NOT verified")
+            empty = gh.plan_json(policy, db)["short_digest"]
+            blocked = gh.apply_policy(policy, db, empty, "--vacuum")
+            self.assert_exit(blocked, 1)
+            self.assert_stderr_contains(blocked, "NOT rebuilt",
+                                        "kept a read open")
+        finally:
+            reader.close()
+        again = gh.apply_policy(policy, db, empty, "--vacuum")
+        self.assert_exit(again, 0)
+        self.assert_stderr_contains(again, f"Rebuilt {db} with VACUUM")
+        self.assertEqual(hits(db), {}, "canaries left after the rebuild")
 
 
 # Person 32's only searchable value is a first name far longer than a
