@@ -364,12 +364,15 @@ static int connection_try_exec(lua_State *L)
     return 3;
 }
 
-/* db:begin_immediate(max_wait_ms) starts a write transaction, trying
- * again while another connection writes, for about max_wait_ms in all
- * (default 10000; each try waits up to the busy timeout). Raises, with
- * the time waited, when it gives up.
+/* db:begin_exclusive(max_wait_ms) starts a write transaction, trying
+ * again while another connection writes or reads, for about max_wait_ms
+ * in all (default 10000; each try waits up to the busy timeout). Raises,
+ * with the time waited, when it gives up. BEGIN EXCLUSIVE is BEGIN
+ * IMMEDIATE in WAL mode. With a rollback journal it also waits for the
+ * readers here: with a reader left, every cache spill and the commit
+ * would each wait the busy timeout again, without a bound in all.
  * [-2, +0, e] */
-static int connection_begin_immediate(lua_State *L)
+static int connection_begin_exclusive(lua_State *L)
 {
     sqlite3 *db = check_db(L);
     lua_Integer max_wait = luaL_optinteger(L, 2, 10000);
@@ -382,7 +385,7 @@ static int connection_begin_immediate(lua_State *L)
         sqlite3_busy_timeout(db, (int)(left < DB_BUSY_TIMEOUT_MS
                                            ? (left > 0 ? left : 1)
                                            : DB_BUSY_TIMEOUT_MS));
-        int status = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        int status = sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL);
         sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
         if (status == SQLITE_OK)
             return 0;
@@ -391,7 +394,7 @@ static int connection_begin_immediate(lua_State *L)
         waited = (now.tv_sec - start.tv_sec) * 1000 +
                  (now.tv_nsec - start.tv_nsec) / 1000000;
         if (code != SQLITE_BUSY && code != SQLITE_LOCKED)
-            return raise_sql_error(L, db, NULL, "BEGIN IMMEDIATE");
+            return raise_sql_error(L, db, NULL, "BEGIN EXCLUSIVE");
         if (waited >= max_wait)
             return luaL_error(L,
                               "the database is locked by another "
@@ -402,7 +405,7 @@ static int connection_begin_immediate(lua_State *L)
 }
 
 /* db:script(sql) runs statements without parameters or results, such as
- * BEGIN IMMEDIATE or COMMIT. [-1, +0, e] */
+ * BEGIN EXCLUSIVE or COMMIT. [-1, +0, e] */
 static int connection_script(lua_State *L)
 {
     sqlite3 *db = check_db(L);
@@ -532,7 +535,7 @@ static const luaL_Reg connection_methods[] = {
     {"ids", connection_ids},
     {"in_transaction", connection_in_transaction},
     {"try_exec", connection_try_exec},
-    {"begin_immediate", connection_begin_immediate},
+    {"begin_exclusive", connection_begin_exclusive},
     {"filename", connection_filename},
     {"ensure_lethe_tables", connection_ensure_lethe_tables},
     {"filter", rowfilter_filter},

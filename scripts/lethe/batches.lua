@@ -90,7 +90,7 @@ end
 -- Freeze the confirmed plan of `run` as a batched run. Returns its id.
 local function freeze(run, confirmed, user, batch_size)
   local db = run.db
-  db:begin_immediate(executor.lock_wait_ms)
+  db:begin_exclusive(executor.lock_wait_ms)
   db:ensure_lethe_tables()
   local ok, result = pcall(function()
     local unfinished = batches.unfinished(db)
@@ -185,7 +185,7 @@ local function run_batch(db, state, effect, values, skip_erasure)
   end
   local sql, params = effect.statement, effect.params
   params[1] = chunk
-  db:begin_immediate(executor.lock_wait_ms)
+  db:begin_exclusive(executor.lock_wait_ms)
   local ok, message = pcall(function()
     if effect.operation == "delete" and not skip_erasure then
       local more = erasure.collect_rows(db, effect.entity_definition, chunk)
@@ -228,7 +228,7 @@ end
 -- ledger lines.
 local function finish(run, state, ledger_path, effects)
   local db = run.db
-  db:begin_immediate(executor.lock_wait_ms)
+  db:begin_exclusive(executor.lock_wait_ms)
   local ok, message = pcall(function()
     if not run.skip_erasure then
       erasure.purge_indexes(db, stored_changes(effects))

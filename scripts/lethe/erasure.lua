@@ -254,7 +254,7 @@ function erasure.finish(db, values, vacuum)
     end
   end)
   result.vacuumed = vacuum and ok
-  -- A rebuild that the WAL still holds has not reached the database file.
+  -- A rebuild that stays in the WAL has not reached the database file.
   if result.vacuumed and result.checkpoint_blocked and #values == 0 then
     result.verified = false
   end

@@ -311,7 +311,7 @@ function executor.apply(run, confirmed, user)
   local db = run.db
   db:script(run.skip_erasure and "PRAGMA secure_delete = OFF"
     or "PRAGMA secure_delete = ON")
-  db:begin_immediate(executor.lock_wait_ms)
+  db:begin_exclusive(executor.lock_wait_ms)
   local unmoved = executor.unmoved(run, confirmed)
   db:ensure_lethe_tables()
   local ok, result = pcall(function()

@@ -83,6 +83,43 @@ class LockedDatabaseTest(lt.LetheTestCase):
                          "a non-empty rollback journal was left behind")
 
 
+class ReaderHoldsDatabaseTest(lt.LetheTestCase):
+    """Apply while a Python connection keeps a read transaction open on a
+    database with a rollback journal, and the run dirties more pages than
+    SQLite's page cache holds: it must give up in time, not wait once per
+    cache spill."""
+
+    def test_gives_up_in_time(self):
+        folder = lt.temporary_folder(self)
+        db = os.path.join(folder, "large.db")
+        created = lt.run_lethe("init", db, "--sample", "--persons", "3000",
+                               "--seed", "1", "--now", lt.FIXTURE_NOW)
+        self.assert_exit(created, 0)
+        lt.run_lethe("grant", "alice", "delete", "--db", db)
+        lt.run_lethe("grant", "alice", "update", "--db", db)
+        plan = lt.run_lethe("plan", "retention", "--db", db, "--now",
+                            lt.FIXTURE_NOW)
+        digest_before = lt.file_digest(db)
+        reader = lt.connect(db)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM person").fetchall()
+            result = lt.run_lethe(
+                "apply", "retention", "--db", db, "--now", lt.FIXTURE_NOW,
+                "--as", "alice", "--yes", lt.plan_digest(plan.stdout),
+                timeout=3 * KILL_AFTER_SECONDS)
+        finally:
+            reader.close()
+        self.assertFalse(result.timed_out, "apply was still waiting after "
+                         f"{3 * KILL_AFTER_SECONDS} s\n" + result.describe())
+        self.assertLess(result.elapsed, MAX_LOCKED_SECONDS,
+                        f"apply took {result.elapsed:.1f} s to give up\n"
+                        + result.describe())
+        self.assert_exit(result, 1)
+        self.assert_stderr_contains(result, "locked by another connection")
+        self.assert_unchanged(db, digest_before, result)
+
+
 class LockReleasedTest(lt.LetheTestCase):
 
     def test_apply_after_release(self):

@@ -329,7 +329,7 @@ local writers = { save = save, convert = convert, remove = remove }
 
 -- Run `action` in one write transaction: all of it or nothing.
 local function in_transaction(db, action, options, name)
-  db:begin_immediate()
+  db:begin_exclusive()
   local ok, message = pcall(action, db, options, name)
   if not ok then
     db:script("ROLLBACK")
