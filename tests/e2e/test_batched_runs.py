@@ -180,16 +180,16 @@ def read_progress(master, timeout):
 BATCH_LINE = re.compile(rb"\r(\d+) of (\d+) rows")
 
 
-def kill_at_random(arguments, rng, batches_left):
+def kill_at_random(arguments, rng, batches_left, in_batch=False):
     """Run lethe with standard error on a pseudo-terminal, where it prints
     its progress after every batch, and SIGKILL it at a random moment.
 
     One time in six the moment is in start-up or the freeze, one time in
-    six after the last batch while the run finishes, and otherwise a
-    random time into a random batch. Returns the exit status and the
-    moment chosen.
+    six after the last batch while the run finishes, and otherwise (or
+    always, with `in_batch`) a random time into a random batch. Returns
+    the exit status and the moment chosen.
     """
-    draw = rng.random()
+    draw = 0.5 if in_batch else rng.random()
     if draw < 1 / 6:
         moment, after = "start-up", 0
     elif draw > 5 / 6:
@@ -332,8 +332,11 @@ class KillTest(lt.LetheTestCase):
                     arguments = resume_arguments(db)
                 left = self.batches * (1 - done / sum(
                     rows for _, _, rows in self.planned))
+                # The first kill of a chain lands inside a batch, so that
+                # every chain resumes a run that stopped part way.
                 status, moment = kill_at_random(arguments, rng,
-                                                max(1, round(left)))
+                                                max(1, round(left)),
+                                                in_batch=attempt == 0)
                 label = f"chain {chain}, kill {attempt + 1} at {moment}"
                 done, state = self.check_after_kill(original, db, label, done)
                 moments.append((moment, status, done))
