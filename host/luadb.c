@@ -395,12 +395,15 @@ static int connection_begin_exclusive(lua_State *L)
                  (now.tv_nsec - start.tv_nsec) / 1000000;
         if (code != SQLITE_BUSY && code != SQLITE_LOCKED)
             return raise_sql_error(L, db, NULL, "BEGIN EXCLUSIVE");
-        if (waited >= max_wait)
-            return luaL_error(L,
-                              "the database is locked by another "
-                              "connection (waited %d ms); try again when "
-                              "it has finished",
-                              (int)waited);
+        /* lua_error, not luaL_error: the message is for the user and
+         * names no script position. */
+        if (waited >= max_wait) {
+            lua_pushfstring(L,
+                            "the database is locked by another connection "
+                            "(waited %d ms); try again when it has finished",
+                            (int)waited);
+            return lua_error(L);
+        }
     }
 }
 

@@ -216,7 +216,9 @@ class BadInputTest(lt.LetheTestCase):
                               self.db, "--now", lt.FIXTURE_NOW, "--as",
                               "alice", "--rule", "old prospect", "--yes",
                               "0123456789abcdef")
-        self.assert_failed_unchanged(result, 1, '"old prospect"')
+        # A usage error (status 2) that names the closest rule.
+        self.assert_failed_unchanged(result, 2, '"old prospect"',
+                                     "did you mean")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,9 @@ class LockedDatabaseTest(lt.LetheTestCase):
     def test_message_names_lock(self):
         self.assert_stderr_contains(self.result, "locked")
 
+    def test_message_names_no_script(self):
+        self.assertNotIn(".lua:", self.result.stderr, self.result.describe())
+
     def test_database_unchanged(self):
         self.assert_unchanged(self.db, self.digest_before, self.result)
 

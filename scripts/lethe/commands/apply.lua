@@ -4,6 +4,7 @@ local args = require "lethe.args"
 local batches = require "lethe.batches"
 local erasure = require "lethe.erasure"
 local executor = require "lethe.executor"
+local explain_command = require "lethe.commands.explain"
 local keys = require "lethe.keys"
 local idset = require "lethe.idset"
 local native = require "lethe.native"
@@ -109,13 +110,8 @@ local function restrict_to_rule(run, options)
     args.usage_error("apply", "--only needs --rule NAME")
   end
   if not options.rule then return end
-  local restrict, found = {}, nil
-  for _, rule in ipairs(run.policy.rules) do
-    if rule.name == options.rule then found = rule end
-  end
-  if not found then
-    error(string.format("the policy has no rule \"%s\"", options.rule), 0)
-  end
+  local restrict = {}
+  local found = explain_command.find_rule(options.rule, run.policy, "apply")
   if options.only then
     restrict[found.name] = idset.from_array(found.entity.name,
       parse_ids(options.only))
