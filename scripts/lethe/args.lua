@@ -86,9 +86,17 @@ function args.parse(command, arguments, spec, positional_names)
   return options, positional
 end
 
-function args.integer(command, option, text, minimum)
-  local value = math.tointeger(tonumber(text))
-  if not value or value < minimum then
+-- The value of option --`option` as a whole number written in decimal
+-- digits (not 1e3 or 0x10), from `minimum` to `maximum` (no upper bound
+-- when nil), or a usage error of `command`.
+function args.integer(command, option, text, minimum, maximum)
+  local digits = type(text) == "string" and text:match("^%-?%d+$")
+  local value = digits and math.tointeger(tonumber(text))
+  if not value or value < minimum or (maximum and value > maximum) then
+    if maximum then
+      usage_error(command, "--%s must be a whole number from %d to %d, not "
+        .. "'%s'", option, minimum, maximum, tostring(text))
+    end
     usage_error(command, "--%s must be a whole number of at least %d, not "
       .. "'%s'", option, minimum, tostring(text))
   end

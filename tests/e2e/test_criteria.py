@@ -353,6 +353,18 @@ class ExplainTest(CriteriaCase):
         self.assertIn("No person has id 999.", missing.stdout)
 
 
+    def test_bad_id_is_usage_error(self):
+        policy = self.policy('{ "lastname", "contains", "SS" }')
+        for text in ("99999999999", "-1", "1e3", "0x10", "3.5"):
+            with self.subTest(id=text):
+                result = lt.run_lethe("explain", policy, "--db", self.db,
+                                      "--rule", "pick", "--id", text)
+                self.assert_exit(result, 2)
+                self.assert_stderr_contains(
+                    result, "--id must be a whole number from 0 to "
+                    f"4294967295, not '{text}'")
+
+
 class MistakeTest(CriteriaCase):
 
     def test_bad_criteria_name_the_line(self):

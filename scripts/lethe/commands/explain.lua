@@ -51,7 +51,7 @@ function command.run(arguments)
     args.usage_error("explain", "missing --rule NAME")
   end
   if not options.id then args.usage_error("explain", "missing --id N") end
-  local id = args.integer("explain", "id", options.id, 0)
+  local id = args.integer("explain", "id", options.id, 0, 0xffffffff)
   local run = session.prepare_run("explain", options, positional)
   local rule = command.find_rule(options.rule, run.policy, "explain")
   local result = explain.rule(run, rule, id)
