@@ -37,8 +37,17 @@ static int terminal_is_terminal(lua_State *L)
     return 1;
 }
 
-/* terminal.readline(prompt) -> the line, or nil at end of input. Without
- * a terminal it reads a plain line and shows no prompt. [-1, +1, m] */
+/* SIGINT while a line is typed. libedit restores the terminal, calls
+ * this handler and then ends readline(). */
+static void on_prompt_interrupt(int signal_number)
+{
+    (void)signal_number;
+    interrupted = 1;
+}
+
+/* terminal.readline(prompt) -> the line, or nil at end of input; or "",
+ * true when Ctrl-C cancelled the line. Without a terminal it reads a
+ * plain line and shows no prompt. [-1, +(1|2), m] */
 static int terminal_readline(lua_State *L)
 {
     const char *prompt = luaL_checkstring(L, 1);
@@ -55,7 +64,22 @@ static int terminal_readline(lua_State *L)
             lua_pushnil(L);
         return 1;
     }
+    struct sigaction action, previous;
+    memset(&action, 0, sizeof action);
+    sigemptyset(&action.sa_mask);
+    action.sa_handler = on_prompt_interrupt;
+    interrupted = 0;
+    sigaction(SIGINT, &action, &previous);
     char *line = readline(prompt);
+    sigaction(SIGINT, &previous, NULL);
+    if (interrupted) {
+        free(line);
+        fputs("\n", stdout);
+        fflush(stdout);
+        lua_pushliteral(L, "");
+        lua_pushboolean(L, 1);
+        return 2;
+    }
     if (!line) {
         lua_pushnil(L);
         return 1;

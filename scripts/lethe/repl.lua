@@ -479,10 +479,14 @@ function repl.run(options)
   end
   local buffer = nil
   while true do
-    local line = terminal.readline(buffer and "  ...> " or "lethe> ")
+    local line, cancelled = terminal.readline(buffer and "  ...> "
+      or "lethe> ")
     if line == nil then break end
     if interactive and line:match("%S") then terminal.add_history(line) end
-    if not buffer and line:match("^%s*%.") then
+    if cancelled then
+      -- Ctrl-C at a prompt drops the line and an unfinished statement.
+      buffer = nil
+    elseif not buffer and line:match("^%s*%.") then
       if run_dot(session, line:match("^%s*(.-)%s*$")) == "quit" then break end
     elseif buffer or line:match("%S") then
       local text = buffer and (buffer .. "\n" .. line) or line

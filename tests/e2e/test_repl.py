@@ -173,6 +173,26 @@ class Repl(unittest.TestCase):
         output = self.terminal.read_until("lethe> ")
         self.assertIn("42", output)
 
+    def test_ctrl_c_at_prompt_keeps_session(self):
+        # Ctrl-C drops a half-typed line, and an unfinished statement at
+        # the continuation prompt, and the session goes on.
+        self.terminal.wait_for_line_editor()
+        self.terminal.send("person:all(")
+        self.terminal.send("\x03")
+        self.terminal.read_until("lethe> ")
+        self.terminal.wait_for_line_editor()
+        self.terminal.send("y = {\r")
+        self.terminal.read_until("...> ")
+        self.terminal.wait_for_line_editor()
+        self.terminal.send("\x03")
+        self.terminal.read_until("lethe> ")
+        self.terminal.wait_for_line_editor()
+        self.terminal.send("return y\r")
+        self.assertIn("undefined global 'y'",
+                      self.terminal.read_until("lethe> "))
+        self.terminal.send("6 * 7\r")
+        self.assertIn("42", self.terminal.read_until("lethe> "))
+
     def test_ctrl_c_cancels_query(self):
         # Counting a selection runs SQL each time; a long loop of them is
         # stopped by Ctrl-C inside SQLite or in Lua between the queries.
