@@ -412,8 +412,26 @@ local function environment(session)
   for name in pairs(session.model.entities) do
     if extra[name] == nil then extra[name] = api.entity(name) end
   end
-  extra.set = { new = idset.new, from_array = idset.from_array,
-                range = idset.range, deserialize = idset.deserialize }
+  -- The set constructors take only the model's entity names, so that a
+  -- misspelt entity is an error, as it is everywhere else.
+  local function checked(constructor)
+    return function(entity, ...)
+      local names = util.sorted_keys(session.model.entities)
+      if type(entity) ~= "string" then
+        error(string.format("an entity name (%s) expected, got %s",
+          table.concat(names, ", "), type(entity)), 2)
+      end
+      if not session.model.entities[entity] then
+        error(string.format("unknown entity '%s'%s", entity,
+          util.suggestion(entity, names)), 2)
+      end
+      return constructor(entity, ...)
+    end
+  end
+  extra.set = { new = checked(idset.new),
+                from_array = checked(idset.from_array),
+                range = checked(idset.range),
+                deserialize = idset.deserialize }
   extra.apply = function(body)
     return repl.apply(session, body)
   end

@@ -66,6 +66,17 @@ EXPECTED = [
 ]
 
 
+class EmptyAuditTest(lt.LetheTestCase):
+
+    def test_no_records_says_so(self):
+        folder = lt.temporary_folder(self)
+        db = templates.copy("guard", folder)
+        result = gh.run("audit", "--db", db)
+        self.assert_exit(result, 0)
+        self.assertEqual(result.stdout, "")
+        self.assert_stderr_contains(result, "No audit records")
+
+
 class AuditTest(lt.LetheTestCase):
 
     @classmethod

@@ -533,6 +533,18 @@ class OnlyTest(GuardCase):
         self.assert_persons([11])
 
 
+class DigestSpacesTest(GuardCase):
+
+    def test_digest_with_spaces_accepted(self):
+        policy = self.write_policy(person_policy(prospects(11)))
+        digest = self.digest(policy)
+        result = gh.run("apply", policy, "--db", self.db, "--now",
+                        gh.GUARD_NOW, "--as", gh.USER, "--yes",
+                        f" {digest}\t")
+        self.assert_exit(result, 0)
+        self.assert_persons([11])
+
+
 class RuleRestrictTest(GuardCase):
     """--rule NAME acts only on what that rule takes in the whole policy:
     a record that an earlier keep() rule decides stays."""

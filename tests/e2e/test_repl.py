@@ -266,6 +266,16 @@ class ReplPipe(unittest.TestCase):
         self.assertIn("(4294967291 ids have no row in person)",
                       result.stdout)
 
+    def test_set_entity_checked(self):
+        result = self.run_script('return set.range("persn", 1, 5)\n'
+                                 'return set.new(42)\n'
+                                 'return #set.from_array("company", { 1 })\n')
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("unknown entity 'persn'; did you mean 'person'?",
+                      result.stderr)
+        self.assertIn("expected, got number", result.stderr)
+        self.assertEqual(result.stdout, "1\n")
+
     def test_set_deserialize_round_trip(self):
         result = self.run_script(
             's = set.from_array("person", { 1, 4, 99, 4294967295 })\n'

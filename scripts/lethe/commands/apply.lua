@@ -84,6 +84,8 @@ local function confirm(plan, options)
       error("cancelled; nothing was changed", 0)
     end
   end
+  -- A digest pasted from a terminal may carry spaces around it.
+  given = given:match("^%s*(.-)%s*$")
   if given ~= expected and given ~= plan.digest then
     error(string.format("confirmation '%s' does not match the plan digest "
       .. "%s; nothing was changed", given, expected), 0)

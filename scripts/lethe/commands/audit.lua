@@ -36,6 +36,10 @@ function command.run(arguments)
     end
   elseif options.json then
     args.out(json.encode(json.array(rows), true))
+  elseif #rows == 0 then
+    -- Standard error, so that standard output stays one line a record.
+    io.stderr:write("No audit records: no rule has been applied to this "
+      .. "database.\n")
   else
     for _, row in ipairs(rows) do
       args.out(string.format("%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s", row.audit_id,
