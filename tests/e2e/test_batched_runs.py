@@ -186,8 +186,9 @@ def kill_at_random(arguments, rng, batches_left, in_batch=False):
 
     One time in six the moment is in start-up or the freeze, one time in
     six after the last batch while the run finishes, and otherwise (or
-    always, with `in_batch`) a random time into a random batch. Returns
-    the exit status and the moment chosen.
+    always, with `in_batch`, then in the first half of the batches) a
+    random time into a random batch. Returns the exit status and the
+    moment chosen.
     """
     draw = 0.5 if in_batch else rng.random()
     if draw < 1 / 6:
@@ -195,7 +196,10 @@ def kill_at_random(arguments, rng, batches_left, in_batch=False):
     elif draw > 5 / 6:
         moment, after = "finish", batches_left
     else:
-        after = rng.randint(1, max(1, batches_left - 1))
+        # A forced kill picks a batch in the first half, so that enough
+        # batches follow for it to land before the run ends on its own.
+        last = batches_left // 2 if in_batch else batches_left - 1
+        after = rng.randint(1, max(1, last))
         moment = f"batch {after + 1}"
     delay = rng.uniform(0.0, 0.06 if moment == "start-up" else 0.02)
 
