@@ -49,6 +49,12 @@ static int check_readable(sqlite3 *db, const char *path, char **err)
                          "%s is locked by another program; retry when it "
                          "has finished",
                          path);
+    if ((status & 0xff) == SQLITE_CORRUPT)
+        return util_fail(err,
+                         "cannot read %s: %s; the file is damaged, so "
+                         "restore it from a backup (`sqlite3 %s "
+                         "'PRAGMA integrity_check'` lists the damage)",
+                         path, sqlite3_errmsg(db), path);
     if (status != SQLITE_OK)
         return util_fail(err, "cannot read %s: %s", path,
                          sqlite3_errmsg(db));

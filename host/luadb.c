@@ -95,12 +95,19 @@ static int raise_sql_error(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
 {
     (void)statement;
     int code = sqlite3_errcode(db) & 0xff;
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
         lua_pushfstring(L,
                         "the database is locked by another connection "
                         "(waited %d ms); try again when it has finished",
                         DB_BUSY_TIMEOUT_MS);
-    else
+    } else if (code == SQLITE_CORRUPT) {
+        char detail[256];
+        snprintf(detail, sizeof detail,
+                 "%s; the database file is damaged, so restore it from a "
+                 "backup (PRAGMA integrity_check lists the damage)",
+                 sqlite3_errmsg(db));
+        push_sql_message(L, detail, sql);
+    } else
         push_sql_message(L, sqlite3_errmsg(db), sql);
     return lua_error(L);
 }

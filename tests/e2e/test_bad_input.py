@@ -151,6 +151,28 @@ class BadInputTest(lt.LetheTestCase):
                                     "not an SQLite database")
         self.assert_unchanged(path, digest, result)
 
+    def test_damaged_database(self):
+        # A copy cut after its first pages, and one with its later pages
+        # overwritten: either way the message says what to do.
+        size = os.path.getsize(self.db)
+        for name, damage in (("cut", "cut"), ("overwritten", "overwrite")):
+            with self.subTest(damage=name):
+                path = os.path.join(self.folder, f"{name}.db")
+                with open(self.db, "rb") as source:
+                    data = bytearray(source.read())
+                if damage == "cut":
+                    data = data[:8192]
+                else:
+                    data[8192:] = bytes([0x5A]) * (size - 8192)
+                with open(path, "wb") as target:
+                    target.write(data)
+                digest = lt.file_digest(path)
+                result = lt.run_lethe("plan", "retention", "--db", path)
+                self.assert_exit(result, 1)
+                self.assert_stderr_contains(result, "damaged",
+                                            "restore it from a backup")
+                self.assert_unchanged(path, digest, result)
+
     def test_wrong_schema(self):
         northwind = templates.copy("northwind", self.folder)
         digest = lt.file_digest(northwind)
