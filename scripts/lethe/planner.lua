@@ -575,7 +575,11 @@ function planner.plan(run, policy)
     -- restricted to another rule, so that the restricted rule never takes
     -- a record that an earlier rule (a keep() above all) decides.
     claimed[entity.name] = (claimed[entity.name] or empty_set(entity)) | ids
-    local excluded, outside = #selected - #ids, 0
+    local excluded, outside, only_missing = #selected - #ids, 0, nil
+    if run.only_rule == rule.name then
+      -- The --only ids that this rule does not take in the whole policy.
+      only_missing = run.restrict[rule.name] - ids
+    end
     if run.restrict then
       local allowed = ids & (run.restrict[rule.name] or empty_set(entity))
       outside = #ids - #allowed
@@ -585,6 +589,7 @@ function planner.plan(run, policy)
       index = index, name = rule.name, action = rule.action,
       entity = entity, reason = rule.reason, line = rule.line,
       selected = #selected, excluded = excluded, outside = outside,
+      only_missing = only_missing,
       criteria = descriptions(rule.selection), vetoes = {}, effects = {},
       unreadable_dates = criteria.unreadable_dates(db, rule.selection,
         run.unreadable_dates),

@@ -96,6 +96,16 @@ local function write_rule(out, rule)
       rule.ids:bytes())
   end
   out(selected)
+  if rule.only_missing and #rule.only_missing > 0 then
+    local ids = {}
+    for id in rule.only_missing:ids() do
+      if #ids == 5 then ids[#ids + 1] = "..." break end
+      ids[#ids + 1] = tostring(id)
+    end
+    out(string.format("  --only: %d of the given ids are not this rule's to "
+      .. "act on, so nothing happens to them: %s", #rule.only_missing,
+      table.concat(ids, ", ")))
+  end
   if #rule.vetoes > 0 then
     out("  vetoed:")
     for _, veto in ipairs(rule.vetoes) do
@@ -218,6 +228,7 @@ local function rule_json(rule)
     index = rule.index, name = rule.name, action = rule.action,
     entity = rule.entity.name, reason = rule.reason, line = rule.line,
     selected = #rule.ids, excluded = rule.excluded, outside = rule.outside,
+    only_missing = rule.only_missing and #rule.only_missing or 0,
     set_bytes = rule.ids:bytes(),
     acting = #rule.acting, criteria = json.array(rule.criteria),
     effects = effects, vetoes = vetoes, samples = samples_json(rule.samples),

@@ -528,6 +528,8 @@ class OnlyTest(GuardCase):
                      "11,5,3")
         preview = gh.run(*arguments)
         self.assert_exit(preview, 1)
+        self.assertIn("--only: 2 of the given ids are not this rule's to act "
+                      "on, so nothing happens to them: 3, 5", preview.stdout)
         result = gh.run(*arguments, "--yes", lt.plan_digest(preview.stdout))
         self.assert_exit(result, 0)
         self.assert_persons([11])
@@ -585,6 +587,8 @@ rule "delete them" {{
                      "11,13")
         preview = gh.run(*arguments)
         self.assert_exit(preview, 1)
+        self.assertIn("--only: 1 of the given ids are not this rule's to act "
+                      "on, so nothing happens to them: 11", preview.stdout)
         result = gh.run(*arguments, "--yes", lt.plan_digest(preview.stdout))
         self.assert_exit(result, 0)
         self.assert_persons([13])

@@ -117,6 +117,7 @@ local function restrict_to_rule(run, options)
   if options.only then
     restrict[found.name] = idset.from_array(found.entity.name,
       parse_ids(options.only))
+    run.only_rule = found.name
   else
     restrict[found.name] = planner.evaluate(run.db, found.selection)
   end
