@@ -55,6 +55,13 @@ local function error_text(value)
   if kind == "number" or kind == "boolean" or kind == "nil" then
     return tostring(value)
   end
+  -- Without __tostring a table prints as its address, which says
+  -- nothing; Lua gives such an error no position either.
+  local metatable = debug.getmetatable(value)
+  if not (metatable and metatable.__tostring) then
+    return "error object is a " .. kind .. " value, not a message; raise "
+      .. "a string, as in error(\"what went wrong\")"
+  end
   local ok, text = pcall(tostring, value)
   if ok and type(text) == "string" then return text end
   return "(error object is a " .. kind .. " value)"

@@ -63,6 +63,13 @@ class BadInputTest(lt.LetheTestCase):
 
     # Policy errors ----------------------------------------------------------
 
+    def test_table_error_object_named(self):
+        result = self.apply_policy('local person = entity "person"\n'
+                                   "error({})\n")
+        self.assert_failed_unchanged(result, 1,
+                                     "error object is a table value")
+        self.assertNotIn("table: 0x", result.stderr)
+
     def test_syntax_error_names_line(self):
         result = self.apply_policy('local person = entity "person"\n'
                                    "\n"
