@@ -88,6 +88,11 @@ static void push_sql_message(lua_State *L, const char *message,
     lua_pushstring(L, text);
 }
 
+/* The message for a lock that another connection held for %d ms. */
+#define LOCKED_MESSAGE                                                      \
+    "the database is locked by another connection (waited %d ms); try "  \
+    "again when it has finished"
+
 /* Raise an SQL error; the statement's slot finalizes `statement` as the
  * error unwinds. Does not return. */
 static int raise_sql_error(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
@@ -96,10 +101,7 @@ static int raise_sql_error(lua_State *L, sqlite3 *db, sqlite3_stmt *statement,
     (void)statement;
     int code = sqlite3_errcode(db) & 0xff;
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
-        lua_pushfstring(L,
-                        "the database is locked by another connection "
-                        "(waited %d ms); try again when it has finished",
-                        DB_BUSY_TIMEOUT_MS);
+        lua_pushfstring(L, LOCKED_MESSAGE, DB_BUSY_TIMEOUT_MS);
     } else if (code == SQLITE_CORRUPT) {
         char detail[256];
         snprintf(detail, sizeof detail,
@@ -405,10 +407,7 @@ static int connection_begin_exclusive(lua_State *L)
         /* lua_error, not luaL_error: the message is for the user and
          * names no script position. */
         if (waited >= max_wait) {
-            lua_pushfstring(L,
-                            "the database is locked by another connection "
-                            "(waited %d ms); try again when it has finished",
-                            (int)waited);
+            lua_pushfstring(L, LOCKED_MESSAGE, (int)waited);
             return lua_error(L);
         }
     }

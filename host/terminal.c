@@ -37,6 +37,18 @@ static int terminal_is_terminal(lua_State *L)
     return 1;
 }
 
+/* Clear the interrupted flag and make `handler` catch SIGINT; the
+ * handler in place before goes to *previous. */
+static void install_interrupt_handler(void (*handler)(int), struct sigaction *previous)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    sigemptyset(&action.sa_mask);
+    action.sa_handler = handler;
+    interrupted = 0;
+    sigaction(SIGINT, &action, previous);
+}
+
 /* SIGINT while a line is typed. libedit restores the terminal, calls
  * this handler and then ends readline(). */
 static void on_prompt_interrupt(int signal_number)
@@ -64,12 +76,8 @@ static int terminal_readline(lua_State *L)
             lua_pushnil(L);
         return 1;
     }
-    struct sigaction action, previous;
-    memset(&action, 0, sizeof action);
-    sigemptyset(&action.sa_mask);
-    action.sa_handler = on_prompt_interrupt;
-    interrupted = 0;
-    sigaction(SIGINT, &action, &previous);
+    struct sigaction previous;
+    install_interrupt_handler(on_prompt_interrupt, &previous);
     char *line = readline(prompt);
     sigaction(SIGINT, &previous, NULL);
     if (interrupted) {
@@ -225,14 +233,10 @@ static int terminal_run(lua_State *L)
     sqlite3 *db = lua_isnil(L, 1) ? NULL : luadb_check(L, 1);
     luaL_checktype(L, 2, LUA_TFUNCTION);
     int arguments = lua_gettop(L) - 2;
-    struct sigaction action, previous;
-    memset(&action, 0, sizeof action);
-    sigemptyset(&action.sa_mask);
-    action.sa_handler = on_interrupt;
-    interrupted = 0;
+    struct sigaction previous;
     running_state = L;
     running_db = db;
-    sigaction(SIGINT, &action, &previous);
+    install_interrupt_handler(on_interrupt, &previous);
     int base = 2;
     int status = lua_pcall(L, arguments, LUA_MULTRET, 0);
     sigaction(SIGINT, &previous, NULL);

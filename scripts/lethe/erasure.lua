@@ -351,8 +351,7 @@ function erasure.describe(result)
   if result.checkpoint_blocked then
     remedy = "Another connection kept a read open, so SQLite could not "
       .. "write the WAL back into the database and clear it. Close the "
-      .. "other connections, then rebuild the file: `lethe apply` with "
-      .. "--vacuum does even when it has nothing to change."
+      .. "other connections first. " .. remedy
   end
   return string.format("Erasure NOT verified: copies of erased values "
     .. "remain (%s). %s", table.concat(residue_parts(result), ", "), remedy)

@@ -416,12 +416,12 @@ local function environment(session)
   -- misspelt entity is an error, as it is everywhere else.
   local function checked(constructor)
     return function(entity, ...)
-      local names = util.sorted_keys(session.model.entities)
-      if type(entity) ~= "string" then
-        error(string.format("an entity name (%s) expected, got %s",
-          table.concat(names, ", "), type(entity)), 2)
-      end
-      if not session.model.entities[entity] then
+      if type(entity) ~= "string" or not session.model.entities[entity] then
+        local names = util.sorted_keys(session.model.entities)
+        if type(entity) ~= "string" then
+          error(string.format("an entity name (%s) expected, got %s",
+            table.concat(names, ", "), type(entity)), 2)
+        end
         error(string.format("unknown entity '%s'%s", entity,
           util.suggestion(entity, names)), 2)
       end

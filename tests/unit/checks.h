@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static int passed, failed;
@@ -48,7 +49,9 @@ static inline void exec_or_exit(sqlite3 *db, const char *sql)
 /* Create a database at a fresh path made from the template `path`
  * (ending in XXXXXX), with secure_delete on or off as asked: Debian's
  * SQLite turns it on by default. */
-static inline sqlite3 *new_database(char *path, int secure_delete)
+/* Create an empty file at a fresh path made from the template `path`
+ * (ending in XXXXXX). */
+static inline void new_file(char *path)
 {
     int descriptor = mkstemp(path);
     if (descriptor < 0) {
@@ -56,6 +59,24 @@ static inline sqlite3 *new_database(char *path, int secure_delete)
         exit(1);
     }
     close(descriptor);
+}
+
+/* Write the ASCII `text` in UTF-16, big-endian or little-endian, to
+ * `out`, which must hold twice its length; returns that length. */
+static inline size_t ascii_to_utf16(const char *text, int big_endian,
+                                    char *out)
+{
+    size_t length = strlen(text);
+    for (size_t i = 0; i < length; i++) {
+        out[2 * i + (big_endian ? 1 : 0)] = text[i];
+        out[2 * i + (big_endian ? 0 : 1)] = '\0';
+    }
+    return 2 * length;
+}
+
+static inline sqlite3 *new_database(char *path, int secure_delete)
+{
+    new_file(path);
     sqlite3 *db = NULL;
     if (sqlite3_open(path, &db) != SQLITE_OK) {
         fprintf(stderr, "fixture: cannot open %s\n", path);

@@ -23,14 +23,10 @@ static const char *const encoding_names[] = {"UTF-8", "UTF-16le",
 static struct scan_needle needle_in(const char *text, enum encoding encoding,
                                     char *buffer)
 {
-    size_t length = strlen(text);
     if (encoding == UTF8)
-        return (struct scan_needle){text, length, 0};
-    for (size_t i = 0; i < length; i++) {
-        buffer[2 * i + (encoding == UTF16BE)] = text[i];
-        buffer[2 * i + (encoding == UTF16LE)] = '\0';
-    }
-    return (struct scan_needle){buffer, 2 * length, 0};
+        return (struct scan_needle){text, strlen(text), 0};
+    size_t length = ascii_to_utf16(text, encoding == UTF16BE, buffer);
+    return (struct scan_needle){buffer, length, 0};
 }
 
 static struct scan_needle needle(const char *text)

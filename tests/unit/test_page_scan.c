@@ -263,17 +263,6 @@ static void test_internal_tables(void)
     remove(path);
 }
 
-/* Write the ASCII `text` in UTF-16 to `out` (twice its length). */
-static size_t widen(const char *text, int big_endian, char *out)
-{
-    size_t length = strlen(text);
-    for (size_t i = 0; i < length; i++) {
-        out[2 * i + (big_endian ? 1 : 0)] = text[i];
-        out[2 * i + (big_endian ? 0 : 1)] = '\0';
-    }
-    return 2 * length;
-}
-
 /* A database that stores text in UTF-16 is read like any other, with
  * needles in its encoding. */
 static void test_utf16(void)
@@ -290,8 +279,8 @@ static void test_utf16(void)
         sqlite3_close(db);
         char live[32], gone[32];
         struct scan_needle needles[] = {
-            {live, widen("Live Canary", big_endian, live), 0},
-            {gone, widen("Gone Canary", big_endian, gone), 0},
+            {live, ascii_to_utf16("Live Canary", big_endian, live), 0},
+            {gone, ascii_to_utf16("Gone Canary", big_endian, gone), 0},
         };
         long deleted = raw_count_bytes(path, gone, needles[1].length);
         check_value("UTF-16 fixture has the deleted text", deleted, 1,
@@ -314,12 +303,7 @@ static void test_other_files(void)
     const char *texts[] = {"Canary"};
     long counts[1];
     char path[] = "/tmp/lethe-test-page-scan-XXXXXX";
-    int descriptor = mkstemp(path);
-    if (descriptor < 0) {
-        perror("mkstemp");
-        exit(1);
-    }
-    close(descriptor);
+    new_file(path);
     FILE *file = fopen(path, "wb");
     fputs("not a database, but it mentions a Canary", file);
     fclose(file);
