@@ -55,8 +55,8 @@ local function error_text(value)
   if kind == "number" or kind == "boolean" or kind == "nil" then
     return tostring(value)
   end
-  -- Without __tostring a table prints as its address, which says
-  -- nothing; Lua gives such an error no position either.
+  -- Without __tostring a table prints as its address, which means
+  -- nothing to the reader. Lua gives such an error no position either.
   local metatable = debug.getmetatable(value)
   if not (metatable and metatable.__tostring) then
     return "error object is a " .. kind .. " value, not a message; raise "

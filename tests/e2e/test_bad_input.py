@@ -160,7 +160,7 @@ class BadInputTest(lt.LetheTestCase):
 
     def test_damaged_database(self):
         # A copy cut after its first pages, and one with its later pages
-        # overwritten: either way the message says what to do.
+        # overwritten: either way the message gives the next step.
         size = os.path.getsize(self.db)
         for name, damage in (("cut", "cut"), ("overwritten", "overwrite")):
             with self.subTest(damage=name):

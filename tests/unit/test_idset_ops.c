@@ -3,12 +3,12 @@
  * idset_difference() against CRoaring's roaring_bitmap_or(),
  * roaring_bitmap_and() and roaring_bitmap_andnot(), the reference, for
  * both the vector and the scalar kernels. The cases aim at the kernels'
- * edges: arrays shorter than, equal to and just over one vector block,
- * unions just under and over the 4096 values of an array container,
- * equal, nested, interleaved and disjoint arrays, the values 0 and
- * 65535, keys on one side only, and array containers next to bitmap and
- * run containers. Each result must have the reference's ids and the
- * reference's container types.
+ * edges. Arrays are shorter than, equal to and just over one vector
+ * block, and unions just under and over the 4096 values of an array
+ * container. Arrays are equal, nested, interleaved and disjoint, and hold
+ * the values 0 and 65535. Keys are on one side only, and array containers
+ * sit next to bitmap and run containers. Each result must have the
+ * reference's ids and the reference's container types.
  */
 #include "idset_ops.h"
 
@@ -61,8 +61,8 @@ static int pick_length(void)
 }
 
 /* Add `count` distinct random low values, low + n * step + offset for n
- * from 0 to (high - low) / step, under `key`. The bitmap holds none of
- * them yet. */
+ * from 0 to (high - low) / step, under `key`. At least `count` of those
+ * values must be absent from the bitmap, or the loop never ends. */
 static void add_random(roaring_bitmap_t *bitmap, uint32_t key, int count,
                        uint32_t low, uint32_t high, uint32_t step,
                        uint32_t offset)
