@@ -2,8 +2,8 @@
  * idset.c: sets of record ids of one entity, held in CRoaring bitmaps, as a
  * Lua userdata type.
  *
- * Sections: set lifetime, argument checks, operators, methods, sampling,
- * serialization and module functions. Reading ids from SQL and the
+ * Sections: set lifetime, packing, argument checks, operators, methods,
+ * sampling, serialization and module functions. Reading ids from SQL and the
  * lethe_ids virtual table are in idset_sql.c.
  *
  * NOTE: CRoaring 0.2.66 allocates with malloc and has no allocator hook, so
@@ -15,6 +15,7 @@
 #include "idset.h"
 #include "idset_internal.h"
 #include "idset_ops.h"
+#include "idset_pack.h"
 
 #include "sha256.h"
 #include "util.h"
@@ -27,12 +28,28 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define ENTITY_MAX_LENGTH 255
 /* Ids that one refill of a Lua iterator or of to_array() reads. */
 #define CHUNK_SIZE 256
 /* Seed of sample() when the caller gives none. */
 #define DEFAULT_SAMPLE_SEED 0
+/* The smallest set that idset_compact_idle() packs. */
+#define IDLE_MIN_BYTES (64 * 1024)
+
+/* Every set with a metatable, in a list that compaction walks. Sets are
+ * used from one thread only. */
+static struct idset *all_sets;
+/* The current idle round; see idset_compact_idle(). */
+static uint64_t idle_round = 1;
+/* See idset_pack_results(). */
+static bool packing_results;
+/* The largest set idset_pack_results() packs: forced packing of a range of
+ * 2^32 ids would take 512 MB. */
+#define PACK_RESULTS_MAX_IDS (1u << 20)
 
 /* ---------------------------------------------------------------------- */
 /* Set lifetime                                                            */
@@ -58,10 +75,14 @@ static struct idset *push_shell(lua_State *L, const char *entity)
         luaL_error(L, "invalid entity name '%s': expected 1 to %d bytes",
                    entity, ENTITY_MAX_LENGTH);
     struct idset *set = lua_newuserdatauv(L, sizeof *set, 0);
-    set->bitmap = NULL;
-    set->entity = NULL;
+    memset(set, 0, sizeof *set);
+    set->last_use = idle_round;
     push_metatable(L);
     lua_setmetatable(L, -2);
+    set->next = all_sets;
+    if (all_sets)
+        all_sets->previous = set;
+    all_sets = set;
     set->entity = malloc(length + 1);
     if (!set->entity)
         raise_memory(L);
@@ -78,27 +99,146 @@ struct idset *idset_push(lua_State *L, const char *entity)
     return set;
 }
 
-/* __gc: free the bitmap and the entity name. [-0, +0, -] */
+/* Free the bitmap and the packed containers of `set`. */
+static void free_ids(struct idset *set)
+{
+    if (set->bitmap)
+        roaring_bitmap_free(set->bitmap);
+    set->bitmap = NULL;
+    idset_packed_free(set->packed);
+    set->packed = NULL;
+    set->generation++;
+}
+
+/* __gc: free the ids and the entity name, and leave the list of sets.
+ * [-0, +0, -] */
 static int set_collect(lua_State *L)
 {
     struct idset *set = luaL_checkudata(L, 1, IDSET_METATABLE);
-    if (set->bitmap)
-        roaring_bitmap_free(set->bitmap);
-    set->bitmap = NULL;
+    free_ids(set);
     free(set->entity);
     set->entity = NULL;
+    if (set->previous)
+        set->previous->next = set->next;
+    else if (all_sets == set)
+        all_sets = set->next;
+    if (set->next)
+        set->next->previous = set->previous;
+    set->previous = set->next = NULL;
     return 0;
 }
 
-/* __close (and set:close()): free the bitmap now rather than at collection.
+/* __close (and set:close()): free the ids now rather than at collection.
  * Every later use of the set raises, except tostring. [-0, +0, -] */
 static int set_close(lua_State *L)
 {
-    struct idset *set = luaL_checkudata(L, 1, IDSET_METATABLE);
-    if (set->bitmap)
-        roaring_bitmap_free(set->bitmap);
-    set->bitmap = NULL;
+    free_ids(luaL_checkudata(L, 1, IDSET_METATABLE));
     return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Packing                                                                 */
+/* ---------------------------------------------------------------------- */
+
+roaring_bitmap_t *idset_ready(struct idset *set)
+{
+    if (!set->bitmap)
+        return NULL;
+    set->last_use = idle_round;
+    if (!set->packed)
+        return set->bitmap;
+    roaring_bitmap_t *whole = idset_unpack_bitmap(set->packed, set->bitmap);
+    if (!whole)
+        return NULL;
+    roaring_bitmap_free(set->bitmap);
+    idset_packed_free(set->packed);
+    set->bitmap = whole;
+    set->packed = NULL;
+    set->generation++;
+    return whole;
+}
+
+uint64_t idset_count(const struct idset *set)
+{
+    if (!set->bitmap)
+        return 0;
+    uint64_t count = roaring_bitmap_get_cardinality(set->bitmap);
+    return set->packed ? count + set->packed->count : count;
+}
+
+/* An estimate of the heap bytes of `set`: the bitmap header, its
+ * container index at its allocated size, the container payloads (their
+ * portable serialized size, which leaves out unused capacity and malloc
+ * overhead) and the packed containers. */
+static size_t stored_bytes(const struct idset *set)
+{
+    const roaring_array_t *index = &set->bitmap->high_low_container;
+    size_t entry = sizeof(void *) + sizeof(uint16_t) + sizeof(uint8_t);
+    size_t bytes = sizeof *set->bitmap +
+                   (size_t)index->allocation_size * entry +
+                   roaring_bitmap_portable_size_in_bytes(set->bitmap);
+    return set->packed ? bytes + idset_packed_bytes(set->packed) : bytes;
+}
+
+int idset_compact(struct idset *set, bool force)
+{
+    if (!set->bitmap)
+        return 0;
+    /* A packed set's other containers did not shrink enough when it was
+     * packed, and it has not changed since (any change unpacks it). */
+    if (set->packed && !force)
+        return 1;
+    if (set->packed && !idset_ready(set))
+        return -1;
+    struct idset_packed *packed = NULL;
+    int status = idset_pack_bitmap(set->bitmap, force, &packed);
+    if (status == 1) {
+        set->packed = packed;
+        set->generation++;
+    }
+    return status;
+}
+
+size_t idset_compact_idle(void)
+{
+    size_t freed = 0;
+    for (struct idset *set = all_sets; set; set = set->next) {
+        if (!set->bitmap || set->packed || set->last_use >= idle_round)
+            continue;
+        uint64_t count = roaring_bitmap_get_cardinality(set->bitmap);
+        size_t before = stored_bytes(set);
+        if (set->no_gain_at == count + 1 || before < IDLE_MIN_BYTES)
+            continue;
+        int status = idset_compact(set, false);
+        if (status == 1)
+            freed += before - stored_bytes(set);
+        else if (status == 0)
+            set->no_gain_at = count + 1;
+    }
+    idle_round++;
+#ifdef __GLIBC__
+    /* The containers freed are small blocks amid others, which glibc
+     * keeps in its heap until asked to hand back their pages. */
+    if (freed > 0)
+        malloc_trim(0);
+#endif
+    return freed;
+}
+
+void idset_pack_results(bool on)
+{
+    packing_results = on;
+}
+
+/* Pack a set of at most PACK_RESULTS_MAX_IDS ids that the module is about
+ * to return, when tests request it (idset_pack_results). Raises when
+ * memory runs out. [-0, +0, m] */
+static void settle(lua_State *L, struct idset *set)
+{
+    if (packing_results &&
+        roaring_bitmap_get_cardinality(set->bitmap) <= PACK_RESULTS_MAX_IDS &&
+        idset_compact(set, true) < 0)
+        raise_memory(L);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -107,16 +247,29 @@ static int set_close(lua_State *L)
 
 struct idset *idset_test(lua_State *L, int index)
 {
-    return luaL_testudata(L, index, IDSET_METATABLE);
+    struct idset *set = luaL_testudata(L, index, IDSET_METATABLE);
+    if (set && set->bitmap && !idset_ready(set))
+        raise_memory(L);
+    return set;
 }
 
-struct idset *idset_check(lua_State *L, int index)
+/* Return the open set at `index` as it is stored, packed or not. Raises as
+ * idset_check() does. [-0, +0, v] */
+static struct idset *check_stored(lua_State *L, int index)
 {
-    struct idset *set = idset_test(L, index);
+    struct idset *set = luaL_testudata(L, index, IDSET_METATABLE);
     if (!set)
         luaL_typeerror(L, index, "id set");
     if (!set->bitmap)
         luaL_argerror(L, index, "id set is closed");
+    return set;
+}
+
+struct idset *idset_check(lua_State *L, int index)
+{
+    struct idset *set = check_stored(L, index);
+    if (!idset_ready(set))
+        raise_memory(L);
     return set;
 }
 
@@ -243,6 +396,7 @@ static int push_operation(lua_State *L, const char *symbol,
     result->bitmap = operation(left->bitmap, right->bitmap);
     if (!result->bitmap)
         raise_memory(L);
+    settle(L, result);
     return 1;
 }
 
@@ -304,9 +458,7 @@ static int set_equal(lua_State *L)
 /* __len: the number of ids. [-0, +1, v] */
 static int set_count(lua_State *L)
 {
-    struct idset *set = idset_check(L, 1);
-    lua_pushinteger(L,
-                    (lua_Integer)roaring_bitmap_get_cardinality(set->bitmap));
+    lua_pushinteger(L, (lua_Integer)idset_count(check_stored(L, 1)));
     return 1;
 }
 
@@ -319,7 +471,7 @@ static int set_tostring(lua_State *L)
         lua_pushfstring(L, "closed set of %s ids", entity);
         return 1;
     }
-    uint64_t count = roaring_bitmap_get_cardinality(set->bitmap);
+    uint64_t count = idset_count(set);
     lua_pushfstring(L, "set of %I %s id%s", (lua_Integer)count, entity,
                     count == 1 ? "" : "s");
     return 1;
@@ -365,8 +517,7 @@ static int set_max(lua_State *L)
 /* set:is_empty() -> boolean. [-0, +1, v] */
 static int set_is_empty(lua_State *L)
 {
-    struct idset *set = idset_check(L, 1);
-    lua_pushboolean(L, roaring_bitmap_is_empty(set->bitmap));
+    lua_pushboolean(L, idset_count(check_stored(L, 1)) == 0);
     return 1;
 }
 
@@ -409,7 +560,7 @@ static int next_id(lua_State *L)
         return luaL_error(L, "id set of %s ids was closed during iteration",
                           set->entity);
     if (cursor->position == cursor->count &&
-        !refill_cursor(set->bitmap, cursor))
+        (!idset_ready(set) || !refill_cursor(set->bitmap, cursor)))
         return 0;
     uint32_t id = cursor->ids[cursor->position++];
     cursor->next = (uint64_t)id + 1;
@@ -466,19 +617,23 @@ static int set_entity(lua_State *L)
     return 1;
 }
 
-/* set:bytes() -> an estimate of the heap bytes the bitmap uses: the bitmap
- * header, its container index at its allocated size, and the container
- * payloads (their portable serialized size, which leaves out unused
- * capacity and malloc overhead). [-0, +1, v] */
+/* set:bytes() -> an estimate of the heap bytes the set takes as it is
+ * stored now (see stored_bytes()). [-0, +1, v] */
 static int set_bytes(lua_State *L)
 {
-    struct idset *set = idset_check(L, 1);
-    const roaring_array_t *index = &set->bitmap->high_low_container;
-    size_t entry = sizeof(void *) + sizeof(uint16_t) + sizeof(uint8_t);
-    size_t bytes = sizeof *set->bitmap +
-                   (size_t)index->allocation_size * entry +
-                   roaring_bitmap_portable_size_in_bytes(set->bitmap);
-    lua_pushinteger(L, (lua_Integer)bytes);
+    lua_pushinteger(L, (lua_Integer)stored_bytes(check_stored(L, 1)));
+    return 1;
+}
+
+/* set:compact() -> true when part of the set was packed. Packs the
+ * containers that packing makes at least a quarter smaller; the next use
+ * of the ids unpacks them. [-0, +1, v] */
+static int set_compact(lua_State *L)
+{
+    int status = idset_compact(check_stored(L, 1), false);
+    if (status < 0)
+        return raise_memory(L);
+    lua_pushboolean(L, status == 1);
     return 1;
 }
 
@@ -497,6 +652,7 @@ static int set_complement(lua_State *L)
     result->bitmap = idset_difference(universe->bitmap, set->bitmap);
     if (!result->bitmap)
         raise_memory(L);
+    settle(L, result);
     return 1;
 }
 
@@ -508,6 +664,7 @@ static int set_copy(lua_State *L)
     result->bitmap = roaring_bitmap_copy(set->bitmap);
     if (!result->bitmap)
         raise_memory(L);
+    settle(L, result);
     return 1;
 }
 
@@ -655,6 +812,7 @@ static int set_sample(lua_State *L)
             sample_bitmap(set->bitmap, count, (uint64_t)n, (uint64_t)seed);
     if (!result->bitmap)
         raise_memory(L);
+    settle(L, result);
     return 1;
 }
 
@@ -881,6 +1039,7 @@ static int module_deserialize(lua_State *L)
     if (status == -2)
         return luaL_error(L, "invalid serialized id set: corrupt bitmap "
                              "(ids out of order)");
+    settle(L, set);
     return 1;
 }
 
@@ -897,6 +1056,7 @@ static int module_new(lua_State *L)
     struct idset *set = idset_push(L, entity);
     if (!lua_isnil(L, 2))
         add_array(L, set, 2);
+    settle(L, set);
     return 1;
 }
 
@@ -908,6 +1068,7 @@ static int module_from_array(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     struct idset *set = idset_push(L, entity);
     add_array(L, set, 2);
+    settle(L, set);
     return 1;
 }
 
@@ -920,6 +1081,7 @@ static int module_range(lua_State *L)
     uint32_t last = check_id(L, 3);
     struct idset *set = idset_push(L, entity);
     roaring_bitmap_add_range_closed(set->bitmap, first, last);
+    settle(L, set);
     return 1;
 }
 
@@ -933,6 +1095,7 @@ static const luaL_Reg set_methods[] = {
     {"sample", set_sample},
     {"entity", set_entity},
     {"bytes", set_bytes},
+    {"compact", set_compact},
     {"serialize", set_serialize},
     {"complement", set_complement},
     {"copy", set_copy},

@@ -10,10 +10,15 @@
  * from_array(entity, array), range(entity, first, last) and
  * deserialize(text). A set has the methods contains, min, max, is_empty,
  * ids (ascending iterator), to_array, sample(n [, seed]), entity, bytes,
- * serialize, complement(universe), copy, add, remove and close. Combining
- * sets of different entities raises an error naming both. A closed set
- * (close() or a to-be-closed variable) has freed its bitmap; using it
- * raises.
+ * compact, serialize, complement(universe), copy, add, remove and close.
+ * Combining sets of different entities raises an error naming both. A
+ * closed set (close() or a to-be-closed variable) has freed its bitmap;
+ * using it raises.
+ *
+ * A set that is not in use may be packed (idset_pack.h): its spread-out
+ * containers are then held in a compact code, and any use that reads the
+ * ids unpacks it first. Code outside idset.c reaches the ids through
+ * idset_check(), idset_test() or idset_ready(), which unpack.
  */
 #ifndef LETHE_IDSET_H
 #define LETHE_IDSET_H
@@ -21,14 +26,30 @@
 #include <lua.h>
 #include <roaring/roaring.h>
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #define IDSET_METATABLE "lethe.idset"
 /* The pointer type name given to sqlite3_bind_pointer(). */
 #define IDSET_POINTER_TYPE "lethe_idset"
 
+struct idset_packed;
+
 struct idset {
-    roaring_bitmap_t *bitmap; /* owned; NULL once the set is closed */
-    char *entity;             /* owned; the entity the ids belong to */
+    /* Owned; NULL once the set is closed. While the set is packed it holds
+     * only the containers that packing left. */
+    roaring_bitmap_t *bitmap;
+    char *entity;                /* owned; the entity the ids belong to */
+    struct idset_packed *packed; /* owned; the packed containers, or NULL */
+    /* Changes whenever `bitmap` is replaced or loses containers (packing,
+     * unpacking, closing), so that a reader that keeps a CRoaring iterator
+     * between calls knows to seek again. */
+    uint64_t generation;
+    uint64_t last_use; /* the idle round of the set's last use */
+    /* 1 + the count of ids when packing last saved too little, else 0. */
+    uint64_t no_gain_at;
+    struct idset *previous, *next; /* every set, for compaction */
 };
 
 /* Push a new empty set of `entity` onto the Lua stack and return it.
@@ -37,11 +58,38 @@ struct idset {
 struct idset *idset_push(lua_State *L, const char *entity);
 
 /* Return the set at `index`, or raise an argument error when the value is
- * not a set or the set is closed. [-0, +0, v] */
+ * not a set or the set is closed. A packed set is unpacked first, so its
+ * bitmap holds every id. [-0, +0, v] */
 struct idset *idset_check(lua_State *L, int index);
 
-/* Return the set at `index`, or NULL when the value is not a set. */
+/* Return the set at `index`, or NULL when the value is not a set. An open
+ * packed set is unpacked first; raises when memory runs out. [-0, +0, m] */
 struct idset *idset_test(lua_State *L, int index);
+
+/* Unpack `set` when it is packed, note its use, and return its bitmap,
+ * which then holds every id. Returns NULL when the set is closed or when
+ * memory runs out (the set is then unchanged). */
+roaring_bitmap_t *idset_ready(struct idset *set);
+
+/* The number of ids of an open set, packed or not. */
+uint64_t idset_count(const struct idset *set);
+
+/* Pack the containers of `set` that packing makes at least a quarter
+ * smaller (see idset_pack.h), every container when `force`. Returns 1
+ * when containers were packed, 0 when none would shrink enough or the set
+ * is closed, -1 when memory runs out (the set is then unchanged). */
+int idset_compact(struct idset *set, bool force);
+
+/* Pack the sets of at least 64 KiB that have not been used since the
+ * previous call, and start a new idle round. The host calls it whenever it
+ * waits for a line of input, so that sets an interactive session keeps
+ * but does not use take less memory. Returns the bytes freed. */
+size_t idset_compact_idle(void);
+
+/* For tests: when on, every set of at most 2^20 ids that the Lua module
+ * returns is packed at once, all of its containers, so that every method
+ * meets packed sets. */
+void idset_pack_results(bool on);
 
 /* Add one id. Fails (with a message naming `table` and the id) when the
  * id does not fit an unsigned 32-bit integer, and fails on a closed set. */

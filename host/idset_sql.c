@@ -81,19 +81,26 @@ int idset_add_id(struct idset *set, sqlite3_int64 id, const char *table,
                          "cannot add an id of table %s to a closed "
                          "id set",
                          table);
+    if (!idset_ready(set))
+        return util_fail(err, "out of memory adding an id of table %s",
+                         table);
     if (check_table_id(id, table, &checked, err) != 0)
         return -1;
     roaring_bitmap_add(set->bitmap, checked);
     return 0;
 }
 
-/* Fail unless `set` is open, so that ids of `table` can be added. */
-static int check_open(const struct idset *set, const char *table, char **err)
+/* Fail unless `set` is open, and unpack it, so that ids of `table` can be
+ * added. */
+static int check_open(struct idset *set, const char *table, char **err)
 {
     if (!set->bitmap)
         return util_fail(err,
                          "cannot read ids of table %s into a closed "
                          "id set",
+                         table);
+    if (!idset_ready(set))
+        return util_fail(err, "out of memory reading ids of table %s",
                          table);
     return 0;
 }
@@ -260,8 +267,14 @@ enum {
 
 struct ids_cursor {
     sqlite3_vtab_cursor base; /* must come first */
+    struct idset *set;
+    /* set->generation when the iterator was placed: the set may be packed
+     * (and unpacked again) between two steps, which moves its containers,
+     * and the iterator must then seek again. */
+    uint64_t generation;
     roaring_uint32_iterator_t iterator;
-    int64_t last; /* largest id to return */
+    uint32_t current; /* the id the cursor is on */
+    int64_t last;     /* largest id to return */
     bool done;
 };
 
@@ -441,6 +454,9 @@ static int64_t highest_id_from(sqlite3_value *value, bool strict)
     return bound < 0 ? -1 : (int64_t)bound;
 }
 
+static int seek(struct ids_cursor *cursor, uint32_t id);
+static int note_position(struct ids_cursor *cursor);
+
 /* xFilter: position the cursor on the first id of the set that satisfies
  * the plan's bounds. */
 static int ids_filter(sqlite3_vtab_cursor *base, int plan,
@@ -450,7 +466,7 @@ static int ids_filter(sqlite3_vtab_cursor *base, int plan,
     (void)unused_plan_text;
     (void)argc;
     struct ids_cursor *cursor = (struct ids_cursor *)base;
-    const struct idset *set = NULL;
+    struct idset *set = NULL;
     int64_t first = 0, last = MAX_ID;
     int argument = 0;
     if (plan & PLAN_SET)
@@ -464,24 +480,56 @@ static int ids_filter(sqlite3_vtab_cursor *base, int plan,
     if (plan & PLAN_UPPER)
         last = highest_id_from(argv[argument++], plan & PLAN_UPPER_STRICT);
     cursor->done = true;
+    cursor->set = NULL;
     if (!set || !set->bitmap || first > last)
         return SQLITE_OK;
+    cursor->set = set;
     cursor->last = last;
+    return seek(cursor, (uint32_t)first);
+}
+
+/* Place the cursor on the first id of its set at or above `id`. */
+static int seek(struct ids_cursor *cursor, uint32_t id)
+{
+    struct idset *set = cursor->set;
+    if (!set->bitmap) {
+        cursor->done = true;
+        sqlite3_free(cursor->base.pVtab->zErrMsg);
+        cursor->base.pVtab->zErrMsg = sqlite3_mprintf(
+            "the id set of %s ids was closed while a statement read it",
+            set->entity);
+        return SQLITE_ERROR;
+    }
+    if (!idset_ready(set))
+        return SQLITE_NOMEM;
+    cursor->generation = set->generation;
     roaring_init_iterator(set->bitmap, &cursor->iterator);
-    roaring_move_uint32_iterator_equalorlarger(&cursor->iterator,
-                                               (uint32_t)first);
+    roaring_move_uint32_iterator_equalorlarger(&cursor->iterator, id);
+    return note_position(cursor);
+}
+
+/* Note where the iterator stands. */
+static int note_position(struct ids_cursor *cursor)
+{
     cursor->done = !cursor->iterator.has_value ||
                    cursor->iterator.current_value > cursor->last;
+    if (!cursor->done)
+        cursor->current = cursor->iterator.current_value;
     return SQLITE_OK;
 }
 
 static int ids_next(sqlite3_vtab_cursor *base)
 {
     struct ids_cursor *cursor = (struct ids_cursor *)base;
+    if (cursor->set->generation != cursor->generation) {
+        if (cursor->current == MAX_ID) {
+            cursor->done = true;
+            return SQLITE_OK;
+        }
+        return seek(cursor, cursor->current + 1);
+    }
     roaring_advance_uint32_iterator(&cursor->iterator);
-    cursor->done = !cursor->iterator.has_value ||
-                   cursor->iterator.current_value > cursor->last;
-    return SQLITE_OK;
+    return note_position(cursor);
 }
 
 static int ids_eof(sqlite3_vtab_cursor *base)
@@ -494,7 +542,7 @@ static int ids_column(sqlite3_vtab_cursor *base, sqlite3_context *context,
 {
     struct ids_cursor *cursor = (struct ids_cursor *)base;
     if (column == COLUMN_ID)
-        sqlite3_result_int64(context, cursor->iterator.current_value);
+        sqlite3_result_int64(context, cursor->current);
     else
         sqlite3_result_null(context);
     return SQLITE_OK;
@@ -502,7 +550,7 @@ static int ids_column(sqlite3_vtab_cursor *base, sqlite3_context *context,
 
 static int ids_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid)
 {
-    *rowid = ((struct ids_cursor *)base)->iterator.current_value;
+    *rowid = ((struct ids_cursor *)base)->current;
     return SQLITE_OK;
 }
 

@@ -74,7 +74,7 @@ struct idset *registry_idset_of(const struct lethe_idset *set)
               stderr);
         return NULL;
     }
-    if (!set->set || !set->set->bitmap)
+    if (!set->set || !idset_ready(set->set))
         return NULL;
     return set->set;
 }

@@ -9,6 +9,7 @@
  */
 #include "terminal.h"
 
+#include "idset.h"
 #include "luadb.h"
 #include "script_limits.h"
 #include "util.h"
@@ -58,11 +59,15 @@ static void on_prompt_interrupt(int signal_number)
 }
 
 /* terminal.readline(prompt) -> the line, or nil at end of input; or "",
- * true when Ctrl-C cancelled the line. Without a terminal it reads a
+ * true when Ctrl-C cancelled the line. Packs the id sets that the last
+ * lines did not use first (idset_compact_idle). Without a terminal it reads a
  * plain line and shows no prompt. [-1, +(1|2), m] */
 static int terminal_readline(lua_State *L)
 {
     const char *prompt = luaL_checkstring(L, 1);
+    /* Waiting for a person to type is the moment to shrink the sets that
+     * the session keeps but no longer uses. */
+    idset_compact_idle();
     if (!isatty(0)) {
         luaL_Buffer buffer;
         luaL_buffinit(L, &buffer);

@@ -432,6 +432,15 @@ local function environment(session)
                 from_array = checked(idset.from_array),
                 range = checked(idset.range),
                 deserialize = idset.deserialize }
+  -- set.of(selection): the ids the selection holds now, as a set to keep
+  -- and combine without querying the database again.
+  extra.set.of = function(selection)
+    if not policy.is_selection(selection) then
+      error(string.format("set.of needs a selection, such as "
+        .. "person:where { ... }, got %s", type(selection)), 2)
+    end
+    return planner.evaluate(session.db, selection)
+  end
   extra.apply = function(body)
     return repl.apply(session, body)
   end

@@ -311,9 +311,13 @@ function LetheIdSet:add(id) end
 function LetheIdSet:remove(id) end
 ---@return LetheIdSet
 function LetheIdSet:copy() end
----An estimate of the heap bytes the set takes.
+---An estimate of the heap bytes the set takes as it is stored now.
 ---@return integer
 function LetheIdSet:bytes() end
+---Pack the set's spread-out ids until their next use, which unpacks
+---them. True when part of the set was packed.
+---@return boolean
+function LetheIdSet:compact() end
 ---The ids of universe that are not in this set (universe - set).
 ---@param universe LetheIdSet
 ---@return LetheIdSet

@@ -295,6 +295,41 @@ class ReplPipe(unittest.TestCase):
         self.assertEqual(header, f"person: 100000 ids ({bytes_line} bytes)")
         self.assertGreater(int(bytes_line), 0)
 
+    def test_set_of_selection(self):
+        # The fixture's prospects are persons 1 to 3.
+        result = self.run_script(
+            'p = set.of(person:where { { "category", "=", "Prospect" } })\n'
+            'return #p, p:min(), p:max(), p:entity()\n'
+            'return set.of(42)\n')
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stdout.split(), ["3", "1", "3", '"person"'])
+        self.assertIn("set.of needs a selection", result.stderr)
+
+    def test_idle_set_packed_and_unpacked(self):
+        # Every tenth id from 1 to 2,999,991: 300,000 ids in 46 blocks of
+        # 65,536, 8 KiB bitmaps in CRoaring. Once a line has gone by
+        # without it, the set is packed: each gap of 9 takes 5 bits, about
+        # 187,500 bytes. Its first use unpacks it with the same ids.
+        total = sum(range(1, 3000000, 10))
+        result = self.run_script(
+            's = set.new("activity") for id = 1, 3000000, 10 do '
+            's:add(id) end\n'
+            'before = s:bytes()\n'
+            'print(before, s:bytes(), #s)\n'
+            'local sum = 0 for id in s:ids() do sum = sum + id end '
+            'print(sum, s:min(), s:max(), s:bytes() == before)\n'
+            'print(s:compact(), s:bytes() < before * 0.6)\n')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        packed_line, used_line, compact_line = result.stdout.splitlines()
+        before, packed, count = (int(part) for part in packed_line.split())
+        self.assertEqual(count, 300000)
+        self.assertGreater(before, 46 * 8192)
+        self.assertGreater(packed, 187500)
+        self.assertLess(packed, 187500 + 46 * 16 + 1024)
+        self.assertEqual(used_line.split(),
+                         [str(total), "1", "2999991", "true"])
+        self.assertEqual(compact_line.split(), ["true", "true"])
+
     def test_control_characters_escaped(self):
         connection = sqlite3.connect(self.database)
         connection.execute("UPDATE person SET firstname = 'B' || char(27) "

@@ -10,9 +10,11 @@
  * command's bits 3 and 4), so that both bitmaps get containers of every
  * type on shared and unshared keys. Every result must have the ids and
  * the container types of CRoaring's own, for the vector and the scalar
- * kernels; a difference aborts.
+ * kernels; a difference aborts. Each bitmap is also packed
+ * (idset_pack.c), forced and not, and must unpack to the same ids.
  */
 #include "idset_ops.h"
+#include "idset_pack.h"
 
 #include "../unit/idset_compare.h"
 
@@ -36,6 +38,29 @@ static void compare(roaring_bitmap_t *(*ours)(const roaring_bitmap_t *,
         abort();
     roaring_bitmap_free(got);
     roaring_bitmap_free(expected);
+}
+
+/* Pack a copy of `bitmap` and check that it unpacks to the same ids. */
+static void round_trip(const roaring_bitmap_t *bitmap, bool force)
+{
+    roaring_bitmap_t *rest = roaring_bitmap_copy(bitmap);
+    struct idset_packed *packed = NULL;
+    int status = rest ? idset_pack_bitmap(rest, force, &packed) : -1;
+    if (status < 0)
+        abort();
+    if (status == 1) {
+        roaring_bitmap_t *whole = idset_unpack_bitmap(packed, rest);
+        if (!whole || !roaring_bitmap_equals(whole, bitmap) ||
+            packed->count + roaring_bitmap_get_cardinality(rest) !=
+                roaring_bitmap_get_cardinality(bitmap))
+            abort();
+        roaring_bitmap_free(whole);
+        idset_packed_free(packed);
+    } else if (!roaring_bitmap_equals(rest, bitmap) ||
+               (force && !roaring_bitmap_is_empty(bitmap))) {
+        abort();
+    }
+    roaring_bitmap_free(rest);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -74,6 +99,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             compare(idset_intersection, roaring_bitmap_and, a, b);
             compare(idset_difference, roaring_bitmap_andnot, a, b);
         }
+    }
+    for (int i = 0; i < 2; i++) {
+        round_trip(bitmaps[i], true);
+        round_trip(bitmaps[i], false);
     }
     roaring_bitmap_free(bitmaps[0]);
     roaring_bitmap_free(bitmaps[1]);

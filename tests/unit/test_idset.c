@@ -187,6 +187,88 @@ static void test_push_without_module(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Packed sets                                                             */
+/* ---------------------------------------------------------------------- */
+
+/* Push a set of the ids below `end` that are multiples of `step`. */
+static struct idset *push_multiples(lua_State *L, uint32_t step, uint32_t end)
+{
+    struct idset *set = idset_push(L, "activity");
+    for (uint32_t id = 0; id < end; id += step)
+        roaring_bitmap_add(set->bitmap, id);
+    roaring_bitmap_run_optimize(set->bitmap);
+    return set;
+}
+
+/* A set packed, and unpacked, between two steps of a statement that reads
+ * it: the statement goes on where it stood. The multiples of 3 below
+ * 300,000 are 100,000 ids whose sum is 3 * (99,999 * 100,000 / 2). */
+static void test_packed_during_statement(lua_State *L, sqlite3 *db)
+{
+    struct idset *set = push_multiples(L, 3, 300000);
+    sqlite3_stmt *statement = NULL;
+    sqlite3_prepare_v2(db, "SELECT id FROM lethe_ids(?1)", -1, &statement,
+                       NULL);
+    idset_bind(statement, 1, set);
+    sqlite3_int64 rows = 0, sum = 0;
+    int status;
+    while ((status = sqlite3_step(statement)) == SQLITE_ROW) {
+        rows++;
+        sum += sqlite3_column_int64(statement, 0);
+        if (rows == 10 || rows == 70000)
+            CHECK(idset_compact(set, true) == 1, "packing at row %lld",
+                  (long long)rows);
+        if (rows == 40000)
+            CHECK(idset_ready(set) != NULL, "unpacking at row 40000");
+    }
+    CHECK(status == SQLITE_DONE, "the statement ended with %d", status);
+    CHECK(rows == 100000, "%lld rows read, expected 100000", (long long)rows);
+    CHECK(sum == 14999850000LL, "the ids add up to %lld", (long long)sum);
+
+    /* Closed between two steps: an error that names the set. */
+    sqlite3_reset(statement);
+    sqlite3_step(statement);
+    lua_getfield(L, -1, "close");
+    lua_pushvalue(L, -2);
+    lua_call(L, 1, 0);
+    status = sqlite3_step(statement);
+    CHECK(status == SQLITE_ERROR, "step after close gave %d", status);
+    check_contains(sqlite3_errmsg(db), "activity ids was closed",
+                   "step after close", __LINE__);
+    sqlite3_finalize(statement);
+    lua_pop(L, 1);
+}
+
+/* idset_compact_idle() packs a set only when a whole round passed
+ * without its use, and the ids stay the same. */
+static void test_idle_compaction(lua_State *L)
+{
+    lua_gc(L, LUA_GCCOLLECT); /* no other set may count in `freed` */
+    struct idset *set = push_multiples(L, 10, 10000000);
+    roaring_bitmap_t *before = roaring_bitmap_copy(set->bitmap);
+    idset_compact_idle();
+    CHECK(set->packed == NULL, "a set used in this round was packed");
+    size_t freed = idset_compact_idle();
+    CHECK(set->packed != NULL, "an idle set was not packed");
+    /* The multiples of 10 fill 153 blocks at one id in ten: 8 KiB each
+     * as bitmaps, 1.25 MB. Packed with k = 3, each gap of 9 takes a
+     * 0 and a 1 for its quotient and 3 low bits: 6,554 ids in 32,770
+     * bits, 514 words with the header, 0.63 MB in all. */
+    CHECK(freed > 600000 && freed < 650000, "packing freed %zu bytes",
+          freed);
+    lua_len(L, -1);
+    CHECK(lua_tointeger(L, -1) == 1000000, "# of the packed set is %lld",
+          (long long)lua_tointeger(L, -1));
+    lua_pop(L, 1);
+    CHECK(idset_ready(set) && roaring_bitmap_equals(set->bitmap, before),
+          "the unpacked set differs");
+    roaring_bitmap_free(before);
+    idset_compact_idle();
+    CHECK(set->packed == NULL, "a set just used was packed");
+    lua_pop(L, 1);
+}
+
+/* ---------------------------------------------------------------------- */
 /* lethe_ids(?)                                                            */
 /* ---------------------------------------------------------------------- */
 
@@ -842,7 +924,11 @@ int main(void)
     lua_pop(L, 1);
 
     run_property_tests(L);
+    idset_pack_results(true);
+    run_property_tests(L);
+    idset_pack_results(false);
     test_push_without_module();
+    test_idle_compaction(L);
 
     sqlite3 *db = NULL;
     char *err = NULL;
@@ -855,6 +941,7 @@ int main(void)
     create_people(db);
     test_query_plans(db);
     test_delete_by_set(L, db);
+    test_packed_during_statement(L, db);
     test_joins(L, db);
     test_bounds_against_table(L, db);
     test_missing_argument(L, db);

@@ -14,6 +14,7 @@
 
 #include "checks.h"
 #include "idset_compare.h"
+#include "splitmix.h"
 
 #include <roaring/roaring.h>
 #include <stdbool.h>
@@ -21,15 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* SplitMix64: the same cases on every run. */
 static uint64_t random_state = 42;
 
 static uint64_t next_random(void)
 {
-    uint64_t z = (random_state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
+    return splitmix_next(&random_state);
 }
 
 static uint32_t below(uint32_t bound)
