@@ -45,6 +45,11 @@
 static struct idset *all_sets;
 /* The current idle round; see idset_compact_idle(). */
 static uint64_t idle_round = 1;
+/* Bytes of sets freed since the last idle round. */
+static size_t released_bytes;
+/* The bytes freed since the last idle round above which that round hands
+ * free pages back to the system. */
+#define TRIM_MIN_BYTES (1024 * 1024)
 /* See idset_pack_results(). */
 static bool packing_results;
 /* The largest set idset_pack_results() packs: forced packing of a range of
@@ -99,11 +104,15 @@ struct idset *idset_push(lua_State *L, const char *entity)
     return set;
 }
 
+static size_t stored_bytes(const struct idset *set);
+
 /* Free the bitmap and the packed containers of `set`. */
 static void free_ids(struct idset *set)
 {
-    if (set->bitmap)
+    if (set->bitmap) {
+        released_bytes += stored_bytes(set);
         roaring_bitmap_free(set->bitmap);
+    }
     set->bitmap = NULL;
     idset_packed_free(set->packed);
     set->packed = NULL;
@@ -219,9 +228,10 @@ size_t idset_compact_idle(void)
 #ifdef __GLIBC__
     /* The containers freed are small blocks amid others, which glibc
      * keeps in its heap until asked to hand back their pages. */
-    if (freed > 0)
+    if (freed > 0 || released_bytes >= TRIM_MIN_BYTES)
         malloc_trim(0);
 #endif
+    released_bytes = 0;
     return freed;
 }
 

@@ -81,9 +81,11 @@ uint64_t idset_count(const struct idset *set);
 int idset_compact(struct idset *set, bool force);
 
 /* Pack the sets of at least 64 KiB that have not been used since the
- * previous call, and start a new idle round. The host calls it whenever it
- * waits for a line of input, so that sets an interactive session keeps
- * but does not use take less memory. Returns the bytes freed. */
+ * previous call, and start a new idle round. When that, or sets freed
+ * since the previous call, freed memory, hand free heap pages back to
+ * the system. The host calls it whenever it waits for a line of input,
+ * so that sets an interactive session keeps but does not use take less
+ * memory. Returns the bytes packing freed. */
 size_t idset_compact_idle(void);
 
 /* For tests: when on, every set of at most 2^20 ids that the Lua module

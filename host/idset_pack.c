@@ -1,6 +1,6 @@
 /*
  * idset_pack.c: packing the containers of a CRoaring bitmap whose ids are
- * spread out into a Rice code of their gaps, and back (see idset_pack.h
+ * spread out into a Golomb code of their gaps, and back (see idset_pack.h
  * for the layout).
  *
  * Only CRoaring's public functions are used: the ids are read with an
@@ -13,13 +13,15 @@
 #include "idset_pack.h"
 #include "idset_ops.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #define BLOCK_IDS 65536
-#define MAX_PARAMETER 15
+/* Bits of each of the three fields of a block header. */
+#define HEADER_FIELD_BITS 16
 /* Ids read from the iterator at a time. */
 #define STAGE_SIZE 4096
 /* Words of the packed form allocated at first. */
@@ -28,55 +30,126 @@
 #define MAPPED_MIN_BYTES (64 * 1024)
 
 /* ---------------------------------------------------------------------- */
-/* Sizes                                                                   */
+/* Golomb codes                                                            */
 /* ---------------------------------------------------------------------- */
 
-/* The bytes CRoaring needs at best for a container with the `n` sorted
- * values `low`: an array, an 8 KiB bitmap or runs, whichever is smallest,
- * as roaring_bitmap_run_optimize() chooses. */
-static size_t container_bytes(const uint16_t *low, uint32_t n)
+/* A Golomb code with parameter m: a gap g is g / m in unary, then the
+ * remainder r = g % m in a truncated binary code, where the first
+ * `short_count` remainders take width - 1 bits and the others width. */
+struct golomb {
+    uint32_t m;
+    unsigned width;       /* the bits of m - 1: ceil(log2 m) */
+    uint32_t short_count; /* 2^width - m */
+};
+
+static struct golomb golomb_code(uint32_t m)
 {
-    size_t runs = 1;
-    for (uint32_t i = 1; i < n; i++)
-        runs += low[i] != (uint16_t)(low[i - 1] + 1);
-    size_t plain = n <= 4096 ? 2 * (size_t)n : 8192;
-    size_t run = 2 + 4 * runs;
-    return plain < run ? plain : run;
+    unsigned width = 0;
+    while ((UINT32_C(1) << width) < m)
+        width++;
+    struct golomb code = {m, width, (UINT32_C(1) << width) - m};
+    return code;
 }
 
-/* Choose the Rice parameter for the gaps of `low` and store the bits the
- * block then takes in *bits. For gaps drawn at random, the best parameter
- * is near log2 of 0.69 times the mean gap; the neighbours of that guess
- * are measured exactly and the smallest wins. */
-static unsigned choose_parameter(const uint16_t *low, uint32_t n,
-                                 uint64_t *bits)
+/* The bits that `gap` takes in `code`. */
+static uint64_t gap_bits(const struct golomb *code, uint32_t gap)
 {
-    uint64_t gap_sum = (uint64_t)low[n - 1] + 1 - n;
-    double target = 0.69 * (double)gap_sum / (double)n;
-    unsigned guess = 0;
-    while (guess < MAX_PARAMETER && (double)(1u << (guess + 1)) <= target)
-        guess++;
-    unsigned first = guess > 0 ? guess - 1 : 0;
-    unsigned last = guess < MAX_PARAMETER ? guess + 1 : MAX_PARAMETER;
-    uint64_t quotients[3] = {0, 0, 0};
-    uint32_t previous = UINT32_MAX; /* id -1, so the first gap is low[0] */
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t gap = (uint32_t)low[i] - previous - 1;
-        previous = low[i];
-        for (unsigned k = first; k <= last; k++)
-            quotients[k - first] += gap >> k;
+    uint32_t quotient = gap / code->m;
+    uint32_t remainder = gap - quotient * code->m;
+    unsigned tail =
+        remainder < code->short_count ? code->width - 1 : code->width;
+    return (uint64_t)quotient + 1 + tail;
+}
+
+/* Choose the parameter for the gaps of a block of `n` ids whose gaps add
+ * up to `gap_sum`. For gaps drawn at random (a geometric distribution
+ * with p = 1 / (mean + 1)), the best m is the smallest integer with
+ * (1 - p)^m <= 1 / (2 - p). */
+static uint32_t choose_parameter(uint64_t gap_sum, uint32_t n)
+{
+    double p = (double)n / ((double)gap_sum + (double)n);
+    if (p >= 1)
+        return 1;
+    double m = ceil(log(2 - p) / -log1p(-p));
+    if (!(m >= 1))
+        return 1;
+    return m > BLOCK_IDS ? BLOCK_IDS : (uint32_t)m;
+}
+
+/* Write the `count` (at most 32) low bits of `value` at *position of the
+ * zeroed words `out`, least significant first. */
+static void write_bits(uint64_t *out, uint64_t *position, uint32_t value,
+                       unsigned count)
+{
+    if (count == 0)
+        return;
+    size_t word = (size_t)(*position >> 6);
+    unsigned shift = (unsigned)(*position & 63);
+    out[word] |= (uint64_t)value << shift;
+    if (shift + count > 64)
+        out[word + 1] |= (uint64_t)value >> (64 - shift);
+    *position += count;
+}
+
+/* Read `count` (at most 32) bits at *position of `in`. */
+static uint32_t read_bits(const uint64_t *in, uint64_t *position,
+                          unsigned count)
+{
+    if (count == 0)
+        return 0;
+    size_t word = (size_t)(*position >> 6);
+    unsigned shift = (unsigned)(*position & 63);
+    uint64_t value = in[word] >> shift;
+    if (shift + count > 64)
+        value |= in[word + 1] << (64 - shift);
+    *position += count;
+    return (uint32_t)(value & ((UINT64_C(1) << count) - 1));
+}
+
+/* Write `gap` in `code`: the quotient as that many 0 bits and a 1 bit,
+ * then the remainder. A long remainder r is written as r + short_count,
+ * its high width - 1 bits first, which then read as at least
+ * short_count, and its lowest bit last. */
+static void write_gap(uint64_t *out, uint64_t *position,
+                      const struct golomb *code, uint32_t gap)
+{
+    uint32_t quotient = gap / code->m;
+    uint32_t remainder = gap - quotient * code->m;
+    *position += quotient;
+    out[*position >> 6] |= UINT64_C(1) << (*position & 63);
+    (*position)++;
+    if (remainder < code->short_count) {
+        write_bits(out, position, remainder, code->width - 1);
+    } else if (code->width > 0) {
+        uint32_t shifted = remainder + code->short_count;
+        write_bits(out, position, shifted >> 1, code->width - 1);
+        write_bits(out, position, shifted & 1, 1);
     }
-    unsigned best = first;
-    uint64_t best_bits = UINT64_MAX;
-    for (unsigned k = first; k <= last; k++) {
-        uint64_t total = (uint64_t)n * (k + 1) + quotients[k - first];
-        if (total < best_bits) {
-            best = k;
-            best_bits = total;
-        }
+}
+
+/* Read a gap written by write_gap(). */
+static uint32_t read_gap(const uint64_t *in, uint64_t *position,
+                         const struct golomb *code)
+{
+    size_t word = (size_t)(*position >> 6);
+    uint64_t bits = in[word] >> (*position & 63);
+    uint64_t quotient;
+    if (bits != 0) {
+        quotient = (uint64_t)__builtin_ctzll(bits);
+    } else {
+        quotient = 64 - (*position & 63);
+        while (in[++word] == 0)
+            quotient += 64;
+        quotient += (uint64_t)__builtin_ctzll(in[word]);
     }
-    *bits = best_bits;
-    return best;
+    *position += quotient + 1;
+    if (code->width == 0)
+        return (uint32_t)quotient;
+    uint32_t remainder = read_bits(in, position, code->width - 1);
+    if (remainder >= code->short_count)
+        remainder =
+            (remainder << 1 | read_bits(in, position, 1)) - code->short_count;
+    return (uint32_t)quotient * code->m + remainder;
 }
 
 size_t idset_packed_bytes(const struct idset_packed *packed)
@@ -122,88 +195,36 @@ static struct idset_packed *copy_exact(const struct idset_packed *built)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Rice code of one block                                                  */
-/* ---------------------------------------------------------------------- */
-
-/* Write the gaps of `low` into the zeroed words `out`. */
-static void encode_block(uint64_t *out, const uint16_t *low, uint32_t n,
-                         unsigned k)
-{
-    uint64_t position = 0;
-    uint32_t previous = UINT32_MAX;
-    uint32_t mask = (1u << k) - 1;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t gap = (uint32_t)low[i] - previous - 1;
-        previous = low[i];
-        position += gap >> k;
-        out[position >> 6] |= UINT64_C(1) << (position & 63);
-        position++;
-        if (k == 0)
-            continue;
-        uint64_t remainder = gap & mask;
-        unsigned shift = (unsigned)(position & 63);
-        out[position >> 6] |= remainder << shift;
-        if (shift + k > 64)
-            out[(position >> 6) + 1] |= remainder >> (64 - shift);
-        position += k;
-    }
-}
-
-/* Read the `n` ids of the block with key `key` from `in` into `ids` and
- * return the words the block takes. */
-static size_t decode_block(const uint64_t *in, uint32_t key, uint32_t n,
-                           unsigned k, uint32_t *ids)
-{
-    uint64_t position = 0;
-    uint32_t previous = UINT32_MAX;
-    uint32_t mask = (1u << k) - 1;
-    uint32_t base = key << 16;
-    for (uint32_t i = 0; i < n; i++) {
-        size_t word = (size_t)(position >> 6);
-        uint64_t bits = in[word] >> (position & 63);
-        uint64_t quotient;
-        if (bits != 0) {
-            quotient = (uint64_t)__builtin_ctzll(bits);
-        } else {
-            quotient = 64 - (position & 63);
-            while (in[++word] == 0)
-                quotient += 64;
-            quotient += (uint64_t)__builtin_ctzll(in[word]);
-        }
-        position += quotient + 1;
-        uint32_t gap = (uint32_t)(quotient << k);
-        if (k > 0) {
-            unsigned shift = (unsigned)(position & 63);
-            word = (size_t)(position >> 6);
-            uint64_t remainder = in[word] >> shift;
-            if (shift + k > 64)
-                remainder |= in[word + 1] << (64 - shift);
-            gap |= (uint32_t)remainder & mask;
-            position += k;
-        }
-        previous += gap + 1;
-        ids[i] = base | previous;
-    }
-    return (size_t)((position + 63) >> 6);
-}
-
-/* ---------------------------------------------------------------------- */
 /* Packing                                                                 */
 /* ---------------------------------------------------------------------- */
+
+/* The bytes CRoaring needs at best for a container with the `n` sorted
+ * values `low`: an array, an 8 KiB bitmap or runs, whichever is smallest,
+ * as roaring_bitmap_run_optimize() chooses. */
+static size_t container_bytes(const uint16_t *low, uint32_t n)
+{
+    size_t runs = 1;
+    for (uint32_t i = 1; i < n; i++)
+        runs += low[i] != (uint16_t)(low[i - 1] + 1);
+    size_t plain = n <= 4096 ? 2 * (size_t)n : 8192;
+    size_t run = 2 + 4 * runs;
+    return plain < run ? plain : run;
+}
 
 /* State of one idset_pack_bitmap() call. */
 struct packer {
     struct idset_packed *packed; /* grows as blocks are added */
-    size_t capacity;             /* words allocated in packed->data */
+    size_t capacity;             /* zeroed words allocated in packed->data */
     roaring_bitmap_t *moved;     /* full ranges of the packed keys */
     bool force;
     uint16_t low[BLOCK_IDS]; /* the low 16 bits of the block's ids */
 };
 
-/* Make room for `words` more words. Returns false when memory runs out. */
-static bool reserve(struct packer *packer, size_t words)
+/* Make room for `bits` more bits, and a spare word for write_bits().
+ * Returns false when memory runs out. */
+static bool reserve(struct packer *packer, uint64_t bits)
 {
-    size_t needed = packer->packed->words + words;
+    size_t needed = (size_t)((packer->packed->bits + bits + 63) / 64) + 1;
     if (needed <= packer->capacity)
         return true;
     size_t capacity = packer->capacity;
@@ -213,6 +234,8 @@ static bool reserve(struct packer *packer, size_t words)
         realloc(packer->packed, sizeof *grown + capacity * sizeof(uint64_t));
     if (!grown)
         return false;
+    memset(grown->data + packer->capacity, 0,
+           (capacity - packer->capacity) * sizeof(uint64_t));
     packer->packed = grown;
     packer->capacity = capacity;
     return true;
@@ -222,20 +245,33 @@ static bool reserve(struct packer *packer, size_t words)
  * smaller (always when forced). Returns false when memory runs out. */
 static bool pack_block(struct packer *packer, uint32_t key, uint32_t n)
 {
-    uint64_t bits = 0;
-    unsigned k = choose_parameter(packer->low, n, &bits);
-    size_t words = 1 + (size_t)((bits + 63) / 64);
-    if (!packer->force &&
-        4 * words * sizeof(uint64_t) > 3 * container_bytes(packer->low, n))
+    const uint16_t *low = packer->low;
+    uint64_t gap_sum = (uint64_t)low[n - 1] + 1 - n;
+    struct golomb code = golomb_code(choose_parameter(gap_sum, n));
+    uint64_t bits = 3 * HEADER_FIELD_BITS;
+    uint32_t previous = UINT32_MAX; /* id -1, so the first gap is low[0] */
+    for (uint32_t i = 0; i < n; i++) {
+        bits += gap_bits(&code, (uint32_t)low[i] - previous - 1);
+        previous = low[i];
+    }
+    if (!packer->force && 4 * ((bits + 7) / 8) > 3 * container_bytes(low, n))
         return true;
-    if (!reserve(packer, words))
+    if (!reserve(packer, bits))
         return false;
-    uint64_t *out = packer->packed->data + packer->packed->words;
-    memset(out, 0, words * sizeof *out);
-    out[0] = (uint64_t)key | (uint64_t)(n - 1) << 16 | (uint64_t)k << 32;
-    encode_block(out + 1, packer->low, n, k);
-    packer->packed->words += words;
-    packer->packed->count += n;
+    struct idset_packed *packed = packer->packed;
+    uint64_t position = packed->bits;
+    write_bits(packed->data, &position, key, HEADER_FIELD_BITS);
+    write_bits(packed->data, &position, n - 1, HEADER_FIELD_BITS);
+    write_bits(packed->data, &position, code.m - 1, HEADER_FIELD_BITS);
+    previous = UINT32_MAX;
+    for (uint32_t i = 0; i < n; i++) {
+        write_gap(packed->data, &position, &code,
+                  (uint32_t)low[i] - previous - 1);
+        previous = low[i];
+    }
+    packed->bits = position;
+    packed->words = (size_t)((position + 63) / 64);
+    packed->count += n;
     roaring_bitmap_add_range_closed(packer->moved, key << 16,
                                     key << 16 | 0xFFFF);
     return true;
@@ -274,22 +310,19 @@ int idset_pack_bitmap(roaring_bitmap_t *bitmap, bool force,
     packer->force = force;
     packer->capacity = FIRST_CAPACITY;
     packer->packed =
-        malloc(sizeof *packer->packed + FIRST_CAPACITY * sizeof(uint64_t));
+        calloc(1, sizeof *packer->packed + FIRST_CAPACITY * sizeof(uint64_t));
     packer->moved = roaring_bitmap_create();
     int result = -1;
-    if (packer->packed && packer->moved) {
-        packer->packed->count = 0;
-        packer->packed->words = 0;
-        if (pack_blocks(packer, bitmap))
-            result = packer->packed->count > 0 ? 1 : 0;
-    }
-    struct idset_packed *kept = result == 1 ? copy_exact(packer->packed) : NULL;
-    if (result == 1 && !kept)
+    if (packer->packed && packer->moved && pack_blocks(packer, bitmap))
+        result = packer->packed->count > 0 ? 1 : 0;
+    struct idset_packed *exact =
+        result == 1 ? copy_exact(packer->packed) : NULL;
+    if (result == 1 && !exact)
         result = -1;
     if (result == 1) {
         roaring_bitmap_andnot_inplace(bitmap, packer->moved);
         roaring_bitmap_shrink_to_fit(bitmap);
-        *packed = kept;
+        *packed = exact;
     }
     free(packer->packed);
     if (packer->moved)
@@ -313,13 +346,17 @@ roaring_bitmap_t *idset_unpack_bitmap(const struct idset_packed *packed,
             roaring_bitmap_free(unpacked);
         return NULL;
     }
-    size_t at = 0;
-    while (at < packed->words) {
-        uint64_t header = packed->data[at];
-        uint32_t key = (uint32_t)(header & 0xFFFF);
-        uint32_t n = (uint32_t)((header >> 16) & 0xFFFF) + 1;
-        unsigned k = (unsigned)((header >> 32) & 0xFF);
-        at += 1 + decode_block(packed->data + at + 1, key, n, k, ids);
+    uint64_t position = 0;
+    while (position < packed->bits) {
+        uint32_t key = read_bits(packed->data, &position, HEADER_FIELD_BITS);
+        uint32_t n = read_bits(packed->data, &position, HEADER_FIELD_BITS) + 1;
+        struct golomb code = golomb_code(
+            read_bits(packed->data, &position, HEADER_FIELD_BITS) + 1);
+        uint32_t previous = UINT32_MAX;
+        for (uint32_t i = 0; i < n; i++) {
+            previous += read_gap(packed->data, &position, &code) + 1;
+            ids[i] = key << 16 | previous;
+        }
         roaring_bitmap_add_many(unpacked, n, ids);
     }
     free(ids);

@@ -6,19 +6,19 @@
  * container) as a sorted array of 2-byte values, as an 8 KiB bitmap, or
  * as runs. A block holding a tenth of its ids at random takes 8 KiB,
  * about 9 bits an id, and a block of a thousand ids about 16 bits an id.
- * Packing writes such a block as the gaps between its ids in a Rice
- * code, about 5 and 8 bits an id for those two blocks. A packed set must
+ * Packing writes such a block as the gaps between its ids in a Golomb
+ * code, about 5 and 7.6 bits an id for those two blocks. A packed set must
  * be unpacked into CRoaring containers before any operation reads its ids.
  *
- * Layout of a packed block, in 64-bit words:
- *   word 0      bits 0-15 the block's key (the ids' high 16 bits),
- *               bits 16-31 the number of ids minus one,
- *               bits 32-39 the Rice parameter k (0 to 15)
- *   word 1...   for each id in ascending order, its gap g (the first id's
- *               low 16 bits, then the distance to the previous id minus
- *               one): g >> k as that many 0 bits and a 1 bit, then the k
- *               low bits of g, least significant bit first
- * Blocks follow one another in ascending key order.
+ * A packed form is one stream of bits, each 64-bit word filled from its
+ * least significant bit. For each packed block, in ascending key order:
+ *   16 bits     the block's key (the ids' high 16 bits)
+ *   16 bits     the number of ids minus one
+ *   16 bits     the Golomb parameter m minus one
+ *   then, for each id in ascending order, its gap g (the first id's low
+ *   16 bits, then the distance to the previous id minus one): g / m as
+ *   that many 0 bits and a 1 bit, then g % m in a truncated binary code
+ *   (see write_gap() in idset_pack.c)
  */
 #ifndef LETHE_IDSET_PACK_H
 #define LETHE_IDSET_PACK_H
@@ -30,7 +30,8 @@
 
 struct idset_packed {
     uint64_t count; /* ids in all packed blocks */
-    size_t words;   /* length of `data` */
+    uint64_t bits;  /* length of the stream in bits */
+    size_t words;   /* length of `data`, the stream's words */
     size_t mapped;  /* bytes mapped with mmap(), or 0 after malloc() */
     uint64_t data[];
 };

@@ -251,9 +251,9 @@ static void test_idle_compaction(lua_State *L)
     size_t freed = idset_compact_idle();
     CHECK(set->packed != NULL, "an idle set was not packed");
     /* The multiples of 10 fill 153 blocks at one id in ten: 8 KiB each
-     * as bitmaps, 1.25 MB. Packed with k = 3, each gap of 9 takes a
-     * 0 and a 1 for its quotient and 3 low bits: 6,554 ids in 32,770
-     * bits, 514 words with the header, 0.63 MB in all. */
+     * as bitmaps, 1.25 MB. Packed with m = 7, each gap of 9 takes 2 bits
+     * for its quotient and 3 for its remainder: 6,554 ids in 32,770 bits,
+     * about 4.1 KB a block with the header, 0.63 MB in all. */
     CHECK(freed > 600000 && freed < 650000, "packing freed %zu bytes",
           freed);
     lua_len(L, -1);

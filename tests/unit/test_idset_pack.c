@@ -166,13 +166,14 @@ static void test_shapes(void)
     check_both_ways("mixed blocks", mixed, __LINE__);
 }
 
-/* Sizes worked out from the layout: without force, a block packs only
- * when its words take at most three quarters of its container. */
+/* Sizes worked out by hand from the layout in idset_pack.h: without
+ * force, a block packs only when its bytes take at most three quarters of
+ * its container's. */
 static void test_choices(void)
 {
     /* Ids 0, 2, 4, ... 8190 in one block: an array of 4,096 values (8,192
-     * bytes). Every gap is 1; with k = 0 an id takes 2 bits (one 0 and
-     * the 1), 8,192 bits in 128 words, plus a header: 1,032 bytes. */
+     * bytes). The gaps are 0 and then 1; m = 1, so a gap g takes g 0 bits
+     * and a 1: 48 header bits + 1 + 4,095 * 2 = 8,239 bits, 129 words. */
     roaring_bitmap_t *even = roaring_bitmap_create();
     for (uint32_t id = 0; id < 8192; id += 2)
         roaring_bitmap_add(even, id);
@@ -181,6 +182,7 @@ static void test_choices(void)
     check_value("even ids pack", idset_pack_bitmap(rest, false, &packed), 1,
                 __LINE__);
     if (packed) {
+        check_value("even ids: bits", (long)packed->bits, 8239, __LINE__);
         check_value("even ids: words", (long)packed->words, 129, __LINE__);
         check_value("even ids: count", (long)packed->count, 4096, __LINE__);
         check_value("even ids: rest", roaring_bitmap_is_empty(rest), 1,
@@ -190,9 +192,10 @@ static void test_choices(void)
     roaring_bitmap_free(rest);
     roaring_bitmap_free(even);
 
-    /* Ten ids 5,000 apart: an array of 20 bytes. Packed, k = 11 and each
-     * id takes 12 bits and 2 quotient bits, 140 bits in 3 words, plus the
-     * header: 32 bytes, so nothing packs. */
+    /* Ten ids 5,000 apart: an array of 20 bytes. The mean gap is 4,499.1,
+     * so m = 3,119 (width 12, 977 short remainders). The first gap, 0,
+     * takes 1 + 11 bits, each gap of 4,999 (quotient 1, remainder 1,880)
+     * 2 + 12 bits: with the header 186 bits, 24 bytes, so nothing packs. */
     roaring_bitmap_t *few = roaring_bitmap_create();
     for (uint32_t id = 0; id < 10; id++)
         roaring_bitmap_add(few, id * 5000);
@@ -203,6 +206,32 @@ static void test_choices(void)
     check_value("ten ids stay: count",
                 (long)roaring_bitmap_get_cardinality(few), 10, __LINE__);
     roaring_bitmap_free(few);
+
+    /* The multiples of 10 below 65,536: 6,554 ids, an 8 KiB bitmap. The
+     * gaps are 0 and then 9, so p = 6,554 / 65,531 and m = 7 (width 3,
+     * one short remainder). Gap 0 takes 1 + 2 bits, gap 9 (quotient 1,
+     * remainder 2) 2 + 3 bits: 48 + 3 + 6,553 * 5 = 32,816 bits. */
+    roaring_bitmap_t *tens = roaring_bitmap_create();
+    for (uint32_t id = 0; id < 65536; id += 10)
+        roaring_bitmap_add(tens, id);
+    packed = NULL;
+    check_value("multiples of 10 pack", idset_pack_bitmap(tens, false, &packed),
+                1, __LINE__);
+    if (packed) {
+        check_value("multiples of 10: bits", (long)packed->bits, 32816,
+                    __LINE__);
+        roaring_bitmap_t *back = idset_unpack_bitmap(packed, tens);
+        check_value("multiples of 10: count",
+                    back ? (long)roaring_bitmap_get_cardinality(back) : -1,
+                    6554, __LINE__);
+        check_value("multiples of 10: last",
+                    back ? (long)roaring_bitmap_maximum(back) : -1, 65530,
+                    __LINE__);
+        if (back)
+            roaring_bitmap_free(back);
+        idset_packed_free(packed);
+    }
+    roaring_bitmap_free(tens);
 }
 
 int main(void)
