@@ -173,7 +173,7 @@ void idset_packed_free(struct idset_packed *packed)
 static struct idset_packed *copy_exact(const struct idset_packed *built)
 {
     size_t bytes = idset_packed_bytes(built);
-    struct idset_packed *kept;
+    struct idset_packed *copy;
     if (bytes >= MAPPED_MIN_BYTES) {
         size_t page = (size_t)sysconf(_SC_PAGESIZE);
         size_t mapped = (bytes + page - 1) / page * page;
@@ -181,17 +181,17 @@ static struct idset_packed *copy_exact(const struct idset_packed *built)
                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (pages == MAP_FAILED)
             return NULL;
-        kept = pages;
-        memcpy(kept, built, bytes);
-        kept->mapped = mapped;
+        copy = pages;
+        memcpy(copy, built, bytes);
+        copy->mapped = mapped;
     } else {
-        kept = malloc(bytes);
-        if (!kept)
+        copy = malloc(bytes);
+        if (!copy)
             return NULL;
-        memcpy(kept, built, bytes);
-        kept->mapped = 0;
+        memcpy(copy, built, bytes);
+        copy->mapped = 0;
     }
-    return kept;
+    return copy;
 }
 
 /* ---------------------------------------------------------------------- */
