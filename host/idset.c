@@ -47,6 +47,11 @@ static struct idset *all_sets;
 static uint64_t idle_round = 1;
 /* Bytes of sets freed since the last idle round. */
 static size_t released_bytes;
+/* The bytes of all open sets after the last collection that
+ * idset_compact_idle() ran. */
+static size_t collected_bytes;
+/* Set bytes below which idset_compact_idle() runs no collection. */
+#define COLLECT_MIN_BYTES (16 * 1024 * 1024)
 /* The bytes freed since the last idle round above which that round hands
  * free pages back to the system. */
 #define TRIM_MIN_BYTES (1024 * 1024)
@@ -208,21 +213,38 @@ int idset_compact(struct idset *set, bool force)
     return status;
 }
 
-size_t idset_compact_idle(void)
+/* Return the bytes of every open set. */
+static size_t open_set_bytes(void)
 {
+    size_t total = 0;
+    for (struct idset *set = all_sets; set; set = set->next)
+        if (set->bitmap)
+            total += stored_bytes(set);
+    return total;
+}
+
+size_t idset_compact_idle(lua_State *L)
+{
+    /* Lua counts only the small userdata of a set, so its collector does
+     * not hurry for sets that are no longer reachable. */
+    size_t total = open_set_bytes();
+    if (total >= COLLECT_MIN_BYTES && total >= 2 * collected_bytes) {
+        lua_gc(L, LUA_GCCOLLECT);
+        collected_bytes = open_set_bytes();
+    }
     size_t freed = 0;
     for (struct idset *set = all_sets; set; set = set->next) {
-        if (!set->bitmap || set->packed || set->last_use >= idle_round)
+        if (!set->bitmap || set->packed || set->last_use >= idle_round ||
+            set->last_use <= set->no_gain_round)
             continue;
-        uint64_t count = roaring_bitmap_get_cardinality(set->bitmap);
         size_t before = stored_bytes(set);
-        if (set->no_gain_at == count + 1 || before < IDLE_MIN_BYTES)
+        if (before < IDLE_MIN_BYTES)
             continue;
         int status = idset_compact(set, false);
         if (status == 1)
             freed += before - stored_bytes(set);
         else if (status == 0)
-            set->no_gain_at = count + 1;
+            set->no_gain_round = idle_round;
     }
     idle_round++;
 #ifdef __GLIBC__
@@ -569,9 +591,12 @@ static int next_id(lua_State *L)
     if (!set->bitmap)
         return luaL_error(L, "id set of %s ids was closed during iteration",
                           set->entity);
-    if (cursor->position == cursor->count &&
-        (!idset_ready(set) || !refill_cursor(set->bitmap, cursor)))
-        return 0;
+    if (cursor->position == cursor->count) {
+        if (!idset_ready(set))
+            return raise_memory(L);
+        if (!refill_cursor(set->bitmap, cursor))
+            return 0;
+    }
     uint32_t id = cursor->ids[cursor->position++];
     cursor->next = (uint64_t)id + 1;
     lua_pushinteger(L, id);

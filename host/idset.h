@@ -47,8 +47,8 @@ struct idset {
      * between calls knows to seek again. */
     uint64_t generation;
     uint64_t last_use; /* the idle round of the set's last use */
-    /* 1 + the count of ids when packing last saved too little, else 0. */
-    uint64_t no_gain_at;
+    /* The idle round in which packing last saved too little, else 0. */
+    uint64_t no_gain_round;
     struct idset *previous, *next; /* every set, for compaction */
 };
 
@@ -81,12 +81,15 @@ uint64_t idset_count(const struct idset *set);
 int idset_compact(struct idset *set, bool force);
 
 /* Pack the sets of at least 64 KiB that have not been used since the
- * previous call, and start a new idle round. When that, or sets freed
- * since the previous call, freed memory, hand free heap pages back to
- * the system. The host calls it whenever it waits for a line of input,
- * so that sets an interactive session keeps but does not use take less
- * memory. Returns the bytes packing freed. */
-size_t idset_compact_idle(void);
+ * previous call (nor since packing last saved too little), and start a new
+ * idle round. Before, run a full garbage collection on `L` when the open
+ * sets take 16 MB or more and twice as much as after the last one, so
+ * that sets no longer reachable are freed rather than packed. When
+ * packing, or sets freed since the previous call, freed memory, hand free
+ * heap pages back to the system. The host calls it whenever it waits for
+ * a line of input, so that sets an interactive session keeps but does not
+ * use take less memory. Returns the bytes packing freed. */
+size_t idset_compact_idle(lua_State *L);
 
 /* For tests: when on, every set of at most 2^20 ids that the Lua module
  * returns is packed at once, all of its containers, so that every method

@@ -60,15 +60,15 @@ static void on_prompt_interrupt(int signal_number)
 
 /* terminal.readline(prompt) -> the line, or nil at end of input; or "",
  * true when Ctrl-C cancelled the line. Packs the id sets that the last
- * lines did not use first (idset_compact_idle). Without a terminal it reads a
- * plain line and shows no prompt. [-1, +(1|2), m] */
+ * lines did not use first (idset_compact_idle()). Without a terminal it
+ * reads a plain line and shows no prompt. [-1, +(1|2), m] */
 static int terminal_readline(lua_State *L)
 {
     const char *prompt = luaL_checkstring(L, 1);
-    /* Waiting for a person to type is the moment to shrink the sets that
-     * the session keeps but no longer uses. */
-    idset_compact_idle();
     if (!isatty(0)) {
+        /* Waiting for input is the moment to shrink the sets that the
+         * session keeps but no longer uses. */
+        idset_compact_idle(L);
         luaL_Buffer buffer;
         luaL_buffinit(L, &buffer);
         int c, any = 0;
@@ -83,7 +83,9 @@ static int terminal_readline(lua_State *L)
     }
     struct sigaction previous;
     install_interrupt_handler(on_prompt_interrupt, &previous);
-    char *line = readline(prompt);
+    idset_compact_idle(L);
+    /* A Ctrl-C while the sets were packed cancels the line to come. */
+    char *line = interrupted ? NULL : readline(prompt);
     sigaction(SIGINT, &previous, NULL);
     if (interrupted) {
         free(line);

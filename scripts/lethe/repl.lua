@@ -151,7 +151,11 @@ function repl.show(session, value)
   end
   if type(value) == "userdata"
       and pcall(function() return value:entity() end) then
-    show_set(session, value, "ids")
+    if pcall(function() return #value end) then
+      show_set(session, value, "ids")
+    else
+      session.out(tostring(value)) -- a closed set has no ids to show
+    end
     return
   end
   session.out(value_text(value, 0, {}))

@@ -295,6 +295,13 @@ class ReplPipe(unittest.TestCase):
         self.assertEqual(header, f"person: 100000 ids ({bytes_line} bytes)")
         self.assertGreater(int(bytes_line), 0)
 
+    def test_closed_set_shown(self):
+        result = self.run_script('s = set.range("person", 1, 5)\n'
+                                 's:close()\n'
+                                 'return s\n')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "closed set of person ids\n")
+
     def test_set_of_selection(self):
         # The fixture's prospects are persons 1 to 3.
         result = self.run_script(

@@ -246,9 +246,9 @@ static void test_idle_compaction(lua_State *L)
     lua_gc(L, LUA_GCCOLLECT); /* no other set may count in `freed` */
     struct idset *set = push_multiples(L, 10, 10000000);
     roaring_bitmap_t *before = roaring_bitmap_copy(set->bitmap);
-    idset_compact_idle();
+    idset_compact_idle(L);
     CHECK(set->packed == NULL, "a set used in this round was packed");
-    size_t freed = idset_compact_idle();
+    size_t freed = idset_compact_idle(L);
     CHECK(set->packed != NULL, "an idle set was not packed");
     /* The multiples of 10 fill 153 blocks at one id in ten: 8 KiB each
      * as bitmaps, 1.25 MB. Packed with m = 7, each gap of 9 takes 2 bits
@@ -263,9 +263,60 @@ static void test_idle_compaction(lua_State *L)
     CHECK(idset_ready(set) && roaring_bitmap_equals(set->bitmap, before),
           "the unpacked set differs");
     roaring_bitmap_free(before);
-    idset_compact_idle();
+    idset_compact_idle(L);
     CHECK(set->packed == NULL, "a set just used was packed");
     lua_pop(L, 1);
+}
+
+/* A set that packing could not shrink is tried again only after a use,
+ * even one that keeps its count: here every third id (too dense to pack)
+ * becomes every tenth id over a range three times as wide. */
+static void test_idle_retry_after_use(lua_State *L)
+{
+    struct idset *set = push_multiples(L, 3, 3000000);
+    uint64_t count = roaring_bitmap_get_cardinality(set->bitmap);
+    idset_compact_idle(L);
+    idset_compact_idle(L);
+    CHECK(set->packed == NULL, "every third id was packed");
+    CHECK(set->no_gain_round != 0, "the failed packing was not noted");
+    roaring_bitmap_t *bitmap = idset_ready(set);
+    roaring_bitmap_clear(bitmap);
+    for (uint32_t id = 0; id < 10 * count; id += 10)
+        roaring_bitmap_add(bitmap, id);
+    CHECK(roaring_bitmap_get_cardinality(bitmap) == count,
+          "the rewritten set has %llu ids",
+          (unsigned long long)roaring_bitmap_get_cardinality(bitmap));
+    idset_compact_idle(L);
+    idset_compact_idle(L);
+    CHECK(set->packed != NULL, "the rewritten set was not packed");
+    lua_pop(L, 1);
+}
+
+/* Sets no longer reachable that take 16 MB or more are collected at the
+ * next idle round, before they could be packed. 2,100 blocks of 4,200
+ * even ids each are 2,100 bitmaps of 8 KiB: 17.2 MB. */
+static void test_idle_collects_garbage(lua_State *L)
+{
+    lua_gc(L, LUA_GCCOLLECT);
+    lua_newtable(L); /* a weak table that sees the set go */
+    lua_newtable(L);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    struct idset *set = idset_push(L, "activity");
+    uint32_t ids[4200];
+    for (uint32_t key = 0; key < 2100; key++) {
+        for (uint32_t i = 0; i < 4200; i++)
+            ids[i] = key << 16 | 2 * i;
+        roaring_bitmap_add_many(set->bitmap, 4200, ids);
+    }
+    lua_rawseti(L, -2, 1);
+    lua_gc(L, LUA_GCSTOP); /* only the idle round may collect */
+    idset_compact_idle(L);
+    lua_rawgeti(L, -1, 1);
+    CHECK(lua_isnil(L, -1), "an unreachable set of 17 MB was not collected");
+    lua_pop(L, 2);
+    lua_gc(L, LUA_GCRESTART);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -929,6 +980,8 @@ int main(void)
     idset_pack_results(false);
     test_push_without_module();
     test_idle_compaction(L);
+    test_idle_retry_after_use(L);
+    test_idle_collects_garbage(L);
 
     sqlite3 *db = NULL;
     char *err = NULL;
