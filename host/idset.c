@@ -228,6 +228,8 @@ size_t idset_compact_idle(lua_State *L)
     /* Lua counts only the small userdata of a set, so its collector does
      * not hurry for sets that are no longer reachable. */
     size_t total = open_set_bytes();
+    if (total < collected_bytes)
+        collected_bytes = total; /* sets were closed or collected since */
     if (total >= COLLECT_MIN_BYTES && total >= 2 * collected_bytes) {
         lua_gc(L, LUA_GCCOLLECT);
         collected_bytes = open_set_bytes();

@@ -28,9 +28,6 @@
 /* Words of the packed form allocated at first. */
 #define FIRST_CAPACITY 1024
 /* The smallest packed form given pages of its own (see copy_exact()). */
-/* Containers with more ids than this per mille of 65,536 stay as they are
- * (see may_shrink()). */
-#define DENSE_PER_MILLE 300
 #define MAPPED_MIN_BYTES (64 * 1024)
 
 /* ---------------------------------------------------------------------- */
@@ -285,12 +282,12 @@ static bool pack_block(struct packer *packer, uint32_t key, uint32_t n)
 
 /* Store the number of ids of the container at `index` of `bitmap` in *n,
  * and return whether packing may make the container at least a quarter
- * smaller, judged without reading its ids. Each id takes at least one
- * bit, so a container that an n-bit code cannot beat stays, as do
- * containers fuller than DENSE_PER_MILLE (an estimate: at that density
- * the gaps between ids drawn at random need more than 6 KiB of 8, and
- * ids in runs are better kept in CRoaring's run containers). Reads
- * CRoaring 0.2.66's internal roaring_array_t. */
+ * smaller, judged without reading its ids. The estimate is what ids drawn
+ * at random need at least, 65,536 H(n / 65,536) bits (H the binary
+ * entropy), and never less than one bit an id. Ids with a pattern can
+ * take fewer bits, so a block near the limit may be left as it is,
+ * whereas reading it would have found a gain. Reads CRoaring 0.2.66's
+ * internal roaring_array_t. */
 static bool may_shrink(const roaring_bitmap_t *bitmap, int32_t index,
                        uint32_t *n)
 {
@@ -304,9 +301,11 @@ static bool may_shrink(const roaring_bitmap_t *bitmap, int32_t index,
         bytes = 2 * (size_t)*n;
     else if (type == RUN_CONTAINER_TYPE_CODE)
         bytes = 2 + 4 * (size_t)((const run_container_t *)container)->n_runs;
-    uint64_t least_bits = (uint64_t)*n + 3 * HEADER_FIELD_BITS;
-    return 4 * ((least_bits + 7) / 8) <= 3 * bytes &&
-           (uint64_t)*n * 1000 <= (uint64_t)BLOCK_IDS * DENSE_PER_MILLE;
+    double p = (double)*n / BLOCK_IDS;
+    double entropy =
+        p >= 1 ? 0 : -(p * log2(p) + (1 - p) * log2(1 - p)) * BLOCK_IDS;
+    double least = entropy > *n ? entropy : *n;
+    return 4 * (least + 3 * HEADER_FIELD_BITS) / 8 <= 3.0 * (double)bytes;
 }
 
 /* Read the ids of `bitmap` container by container and pack those worth
