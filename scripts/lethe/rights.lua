@@ -129,17 +129,40 @@ function rights.change_command(command, arguments, grant)
       .. "update", right)
   end
   local db = session.open_database(options.db)
-  db:ensure_lethe_tables()
-  local changed
+  local function lethe_tables()
+    local names = {}
+    for _, row in ipairs(db:rows("SELECT name FROM sqlite_master WHERE "
+        .. "type = 'table' AND name LIKE 'lethe\\_%' ESCAPE '\\' "
+        .. "ORDER BY name")) do
+      names[#names + 1] = row.name
+    end
+    return names
+  end
+  local before = lethe_tables()
+  local changed = 0
   if grant then
+    db:ensure_lethe_tables()
     changed = db:exec("INSERT INTO lethe_right (user, right, granted) "
       .. "VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
       { user, right, dates.format(native.time()) })
-  else
+  elseif db:scalar("SELECT count(*) FROM sqlite_master WHERE type = "
+      .. "'table' AND name = 'lethe_right'") > 0 then
     changed = db:exec("DELETE FROM lethe_right WHERE user = ?1 AND "
       .. "right = ?2", { user, right })
   end
+  local after = lethe_tables()
   db:close()
+  if #after > #before then
+    -- A database that `lethe init` did not make gets Lethe's own tables
+    -- here. They change its schema, so the message names them.
+    local existed, added = {}, {}
+    for _, name in ipairs(before) do existed[name] = true end
+    for _, name in ipairs(after) do
+      if not existed[name] then added[#added + 1] = name end
+    end
+    io.stderr:write(string.format("Added Lethe's tables %s to %s.\n",
+      table.concat(added, ", "), options.db))
+  end
   if changed == 0 and grant then
     io.stderr:write(string.format("%s already holds the %s right.\n", user,
       right))

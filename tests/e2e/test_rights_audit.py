@@ -5,6 +5,8 @@ writes one audit row per rule that is not keep(): rules 1, 3, 4, 5 and 6.
 """
 
 import json
+import os
+import sqlite3
 import unittest
 
 import lethe_testing as lt
@@ -55,6 +57,39 @@ class RightsTest(lt.LetheTestCase):
         expected = [("alice", "delete"), ("bob", "update")]
         self.assertEqual(rights, expected,
                          f"rights: expected {expected}, got {rights}")
+
+    def test_grant_on_plain_database_says_tables_added(self):
+        # A database that `lethe init` did not make: revoke leaves it as
+        # it is, and the first grant names the six tables it adds.
+        path = os.path.join(lt.temporary_folder(self), "plain.db")
+        connection = sqlite3.connect(path)
+        connection.execute("CREATE TABLE t (x)")
+        connection.commit()
+        connection.close()
+        revoked = lt.run_lethe("revoke", "bob", "delete", "--db", path)
+        self.assert_exit(revoked, 0)
+        self.assertIn("bob did not hold the delete right.", revoked.stderr)
+        first = lt.run_lethe("grant", "bob", "delete", "--db", path)
+        self.assert_exit(first, 0)
+        self.assertIn("Added Lethe's tables lethe_audit, lethe_hold, "
+                      "lethe_meta, lethe_right, lethe_run, "
+                      f"lethe_run_effect to {path}.", first.stderr)
+        second = lt.run_lethe("grant", "bob", "update", "--db", path)
+        self.assert_exit(second, 0)
+        self.assertNotIn("Added", second.stderr)
+        connection = sqlite3.connect(path)
+        tables = [row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "ORDER BY name")]
+        connection.close()
+        self.assertEqual(tables, ["lethe_audit", "lethe_hold", "lethe_meta",
+                                  "lethe_right", "lethe_run",
+                                  "lethe_run_effect", "t"])
+
+    def test_grant_on_crm_database_adds_nothing(self):
+        result = lt.run_lethe("grant", "alice", "delete", "--db", self.db)
+        self.assert_exit(result, 0)
+        self.assertNotIn("Added", result.stderr)
 
     def test_grant_twice_once_listed(self):
         for _ in range(2):
