@@ -267,7 +267,7 @@ void idset_pack_results(bool on)
 /* Pack a set of at most PACK_RESULTS_MAX_IDS ids that the module is about
  * to return, when tests request it (idset_pack_results). Raises when
  * memory runs out. [-0, +0, m] */
-static void settle(lua_State *L, struct idset *set)
+static void pack_result_for_tests(lua_State *L, struct idset *set)
 {
     if (packing_results &&
         roaring_bitmap_get_cardinality(set->bitmap) <= PACK_RESULTS_MAX_IDS &&
@@ -430,7 +430,7 @@ static int push_operation(lua_State *L, const char *symbol,
     result->bitmap = operation(left->bitmap, right->bitmap);
     if (!result->bitmap)
         raise_memory(L);
-    settle(L, result);
+    pack_result_for_tests(L, result);
     return 1;
 }
 
@@ -689,7 +689,7 @@ static int set_complement(lua_State *L)
     result->bitmap = idset_difference(universe->bitmap, set->bitmap);
     if (!result->bitmap)
         raise_memory(L);
-    settle(L, result);
+    pack_result_for_tests(L, result);
     return 1;
 }
 
@@ -701,7 +701,7 @@ static int set_copy(lua_State *L)
     result->bitmap = roaring_bitmap_copy(set->bitmap);
     if (!result->bitmap)
         raise_memory(L);
-    settle(L, result);
+    pack_result_for_tests(L, result);
     return 1;
 }
 
@@ -849,7 +849,7 @@ static int set_sample(lua_State *L)
             sample_bitmap(set->bitmap, count, (uint64_t)n, (uint64_t)seed);
     if (!result->bitmap)
         raise_memory(L);
-    settle(L, result);
+    pack_result_for_tests(L, result);
     return 1;
 }
 
@@ -1076,7 +1076,7 @@ static int module_deserialize(lua_State *L)
     if (status == -2)
         return luaL_error(L, "invalid serialized id set: corrupt bitmap "
                              "(ids out of order)");
-    settle(L, set);
+    pack_result_for_tests(L, set);
     return 1;
 }
 
@@ -1093,7 +1093,7 @@ static int module_new(lua_State *L)
     struct idset *set = idset_push(L, entity);
     if (!lua_isnil(L, 2))
         add_array(L, set, 2);
-    settle(L, set);
+    pack_result_for_tests(L, set);
     return 1;
 }
 
@@ -1105,7 +1105,7 @@ static int module_from_array(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     struct idset *set = idset_push(L, entity);
     add_array(L, set, 2);
-    settle(L, set);
+    pack_result_for_tests(L, set);
     return 1;
 }
 
@@ -1118,7 +1118,7 @@ static int module_range(lua_State *L)
     uint32_t last = check_id(L, 3);
     struct idset *set = idset_push(L, entity);
     roaring_bitmap_add_range_closed(set->bitmap, first, last);
-    settle(L, set);
+    pack_result_for_tests(L, set);
     return 1;
 }
 

@@ -43,8 +43,8 @@ struct idset {
     char *entity;                /* owned; the entity the ids belong to */
     struct idset_packed *packed; /* owned; the packed containers, or NULL */
     /* Changes whenever `bitmap` is replaced or loses containers (packing,
-     * unpacking, closing), so that a reader that keeps a CRoaring iterator
-     * between calls knows to seek again. */
+     * unpacking, closing). A reader that keeps a CRoaring iterator between
+     * calls compares this number to learn that it must seek again. */
     uint64_t generation;
     uint64_t last_use; /* the idle round of the set's last use */
     /* The idle round in which packing last saved too little, else 0. */
@@ -59,7 +59,7 @@ struct idset *idset_push(lua_State *L, const char *entity);
 
 /* Return the set at `index`, or raise an argument error when the value is
  * not a set or the set is closed. A packed set is unpacked first, so its
- * bitmap holds every id. [-0, +0, v] */
+ * bitmap contains every id. [-0, +0, v] */
 struct idset *idset_check(lua_State *L, int index);
 
 /* Return the set at `index`, or NULL when the value is not a set. An open
@@ -67,7 +67,7 @@ struct idset *idset_check(lua_State *L, int index);
 struct idset *idset_test(lua_State *L, int index);
 
 /* Unpack `set` when it is packed, note its use, and return its bitmap,
- * which then holds every id. Returns NULL when the set is closed or when
+ * which then contains every id. Returns NULL when the set is closed or when
  * memory runs out (the set is then unchanged). */
 roaring_bitmap_t *idset_ready(struct idset *set);
 

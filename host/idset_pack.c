@@ -6,8 +6,8 @@
  * The ids are read with CRoaring's iterator, and the packed containers
  * are removed with one difference against full ranges, which is linear in
  * the number of containers. Which containers are worth reading is judged
- * from CRoaring 0.2.66's container index where that is available, so that
- * a set of long runs costs no more than a look at each container.
+ * from CRoaring 0.2.66's container index (which idset.c reads too), so
+ * that a set of long runs costs no more than a look at each container.
  */
 /* MAP_ANONYMOUS is not in POSIX 2008, the standard the build requests. */
 #define _DEFAULT_SOURCE
@@ -278,8 +278,6 @@ static bool pack_block(struct packer *packer, uint32_t key, uint32_t n)
     return true;
 }
 
-#if defined(ARRAY_CONTAINER_TYPE_CODE) && defined(RUN_CONTAINER_TYPE_CODE)
-
 /* Store the number of ids of the container at `index` of `bitmap` in *n,
  * and return whether packing may make the container at least a quarter
  * smaller, judged without reading its ids. The estimate is what ids drawn
@@ -337,34 +335,6 @@ static bool pack_blocks(struct packer *packer, const roaring_bitmap_t *bitmap)
     }
     return true;
 }
-
-#else
-
-/* Read the ids of `bitmap` block by block and pack the blocks worth it.
- * Returns false when memory runs out. */
-static bool pack_blocks(struct packer *packer, const roaring_bitmap_t *bitmap)
-{
-    roaring_uint32_iterator_t iterator;
-    roaring_init_iterator(bitmap, &iterator);
-    uint32_t stage[STAGE_SIZE];
-    uint32_t n = 0, key = 0, read;
-    while ((read = roaring_read_uint32_iterator(&iterator, stage, STAGE_SIZE)) >
-           0) {
-        for (uint32_t i = 0; i < read; i++) {
-            uint32_t id_key = stage[i] >> 16;
-            if (n > 0 && id_key != key) {
-                if (!pack_block(packer, key, n))
-                    return false;
-                n = 0;
-            }
-            key = id_key;
-            packer->low[n++] = (uint16_t)stage[i];
-        }
-    }
-    return n == 0 || pack_block(packer, key, n);
-}
-
-#endif
 
 int idset_pack_bitmap(roaring_bitmap_t *bitmap, bool force,
                       struct idset_packed **packed)

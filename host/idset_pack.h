@@ -15,10 +15,10 @@
  *   16 bits     the block's key (the ids' high 16 bits)
  *   16 bits     the number of ids minus one
  *   16 bits     the Golomb parameter m minus one
- *   then, for each id in ascending order, its gap g (the first id's low
- *   16 bits, then the distance to the previous id minus one): g / m as
- *   that many 0 bits and a 1 bit, then g % m in a truncated binary code
- *   (see write_gap() in idset_pack.c)
+ *   then, for each id in ascending order, its gap g: the first id's low
+ *   16 bits, then the distance to the previous id minus one. A gap is
+ *   g / m as that many 0 bits and a 1 bit, then g % m in a truncated
+ *   binary code (see write_gap() in idset_pack.c).
  */
 #ifndef LETHE_IDSET_PACK_H
 #define LETHE_IDSET_PACK_H

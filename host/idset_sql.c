@@ -508,7 +508,7 @@ static int seek(struct ids_cursor *cursor, uint32_t id)
     return note_position(cursor);
 }
 
-/* Note where the iterator stands. */
+/* Record the id the iterator is on, or that the cursor is done. */
 static int note_position(struct ids_cursor *cursor)
 {
     cursor->done = !cursor->iterator.has_value ||

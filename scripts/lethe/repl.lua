@@ -436,7 +436,7 @@ local function environment(session)
                 from_array = checked(idset.from_array),
                 range = checked(idset.range),
                 deserialize = idset.deserialize }
-  -- set.of(selection): the ids the selection holds now, as a set to keep
+  -- set.of(selection): the ids the selection contains now, as a set to keep
   -- and combine without querying the database again.
   extra.set.of = function(selection)
     if not policy.is_selection(selection) then

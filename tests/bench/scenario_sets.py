@@ -146,9 +146,9 @@ def run_s2(ctx):
 
 
 # Ten selections of the benchmark database's activities, as a policy or
-# the REPL makes them, of 0.4 to 1.7 million ids each (10 million in
-# all on 1,000,000 persons): by type, by status (1 and 2 are not
-# completed), by both, and by the year of registration.
+# the REPL makes them: by type, by status (1 and 2 are not completed), by
+# both, and by the year of registration. On 1,000,000 persons each has
+# 0.4 to 1.7 million ids, 10 million in all.
 REAL_SELECTIONS = (
     '{ { "type", "=", 1 } }',
     '{ { "type", "=", 5 } }',
@@ -168,7 +168,7 @@ REAL_SELECTIONS = (
 def run_s6_sets(ctx):
     """For each shape, and for ten real selections, build ten sets in a
     fresh REPL and report the sum of set:bytes() and how much the resident
-    set size grew. Both sizes are read while the REPL holds the sets
+    set size grew. Both sizes are read while the REPL keeps the sets
     between lines: the REPL packs sets that a line did not use before it
     reads the next one, so the sizes are read after one more line, which
     proves that it has read it. Before, one set is built, packed, unpacked

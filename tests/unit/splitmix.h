@@ -1,6 +1,6 @@
 /*
  * splitmix.h: the SplitMix64 generator that the id-set unit tests draw
- * their cases from, so that every run sees the same cases.
+ * their cases from, so that every run tests the same cases.
  */
 #ifndef LETHE_TEST_SPLITMIX_H
 #define LETHE_TEST_SPLITMIX_H

@@ -69,8 +69,8 @@ static int round_trip(const char *label, const roaring_bitmap_t *original,
     check_value(label,
                 (long)(packed->count + roaring_bitmap_get_cardinality(rest)),
                 (long)whole, line);
-    /* The packed ids alone: as many as the count says, and none left in
-     * the bitmap. */
+    /* The packed ids alone: packed->count of them, and none left in the
+     * bitmap. */
     roaring_bitmap_t *empty = roaring_bitmap_create();
     roaring_bitmap_t *alone = idset_unpack_bitmap(packed, empty);
     check_value(label, alone != NULL, 1, line);
@@ -106,9 +106,9 @@ static void check_both_ways(const char *label, roaring_bitmap_t *bitmap,
 static void test_edges(void)
 {
     check_both_ways("empty", roaring_bitmap_create(), __LINE__);
-    roaring_bitmap_t *one = roaring_bitmap_create();
-    roaring_bitmap_add(one, 0);
-    check_both_ways("id 0", one, __LINE__);
+    roaring_bitmap_t *zero = roaring_bitmap_create();
+    roaring_bitmap_add(zero, 0);
+    check_both_ways("id 0", zero, __LINE__);
     roaring_bitmap_t *top = roaring_bitmap_create();
     roaring_bitmap_add(top, UINT32_MAX);
     check_both_ways("id 2^32-1", top, __LINE__);
